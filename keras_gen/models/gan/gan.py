@@ -1,0 +1,606 @@
+"""The adversarial training process that every GAN of keras_gen specialises."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gen import losses
+from keras_gen import networks
+from keras_gen.networks import common
+from keras_gen.utils import distribution
+from keras_gen.utils.errors import NonFiniteLossError
+
+# Streams of the stateless random draws; each draw's seed is
+# (seed, optimizer step * 64 + stream), so the draws of a step depend only on
+# the model's seed and the step, on one device or many, before or after a save.
+LATENTS_FOR_DISCRIMINATOR = 0
+LATENTS_FOR_GENERATOR = 1
+PENALTY_DRAWS = 2
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class GAN(keras.Model):
+    """Generative adversarial network (Goodfellow et al. 2014, arXiv:1406.2661).
+
+    The base class owns `train_step`: per batch it updates the discriminator
+    `discriminator_steps` times (fresh latents each time) and then the
+    generator once. Subclasses change the objective through small hooks:
+    `sample_latents`, `discriminator_loss`, `generator_loss`,
+    `discriminator_penalty` (and, for auxiliary classifiers,
+    `discriminator_auxiliary_loss` / `generator_auxiliary_loss`).
+
+    Every loss is a per-example vector summed and divided by the global batch
+    size, so under `tf.distribute` N replicas take the same step as one device
+    on the same global batch. Random draws (latents, penalty weights) come from
+    stateless seeds derived from `seed` and the optimizer step, and each replica
+    takes its own slice of the global batch's draw.
+
+    Args:
+        generator: a `keras.Model` mapping latents (and labels, when
+            conditional) to data in [-1, 1]. Built from `data_shape` if None.
+        discriminator: a `keras.Model` mapping data (and labels, for a
+            projection discriminator) to logits. Built from `data_shape` if None.
+        latent_dim: size of the latent vector (default: read from the given
+            generator, else 128).
+        loss: an adversarial loss name for `keras_gen.losses.get`.
+        discriminator_steps: discriminator updates per generator update.
+        ema_decay: if set, keep an exponential moving average of the
+            generator's weights (`ema_generator`) and sample from it.
+        seed: int seed of every random draw the model makes (drawn at random
+            and stored in the config when None).
+        data_shape: shape of one sample, used to build default networks: the
+            MLP pair for rank-1 shapes such as `(2,)`, the DCGAN pair for images.
+        num_classes: number of classes of a conditional model.
+        **kwargs: passed to `keras.Model` (`name`, `dtype`).
+
+    Example:
+    ```python
+    x = (np.random.rand(256, 2) * 2 - 1).astype("float32")
+    gan = keras_gen.models.GAN(data_shape=(2,), latent_dim=8, seed=0)
+    gan.compile(generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    gan.fit(x, batch_size=64, epochs=1)
+    samples = gan.generate(16, seed=0)
+    ```
+    """
+
+    #: Log key of `discriminator_penalty`'s term, or None when there is none.
+    penalty_name = None
+    #: Whether training and sampling need class labels.
+    conditional = False
+    #: Log keys of the auxiliary classifier terms, or None.
+    auxiliary_names = None
+    #: Default loss of the class (subclasses fix their paper's loss).
+    default_loss = "nonsaturating"
+
+    def __init__(self, generator=None, discriminator=None, latent_dim=None,
+                 loss=None, discriminator_steps=1, ema_decay=None, seed=None,
+                 data_shape=None, num_classes=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = common.check_num_classes(num_classes)
+        if self.conditional and self.num_classes is None:
+            raise ValueError(
+                f"{type(self).__name__} is conditional and needs `num_classes` "
+                f"(an int >= 2). Received: num_classes={num_classes!r}")
+        self.discriminator_steps = common.check_positive_int(
+            discriminator_steps, "discriminator_steps")
+        if ema_decay is not None and not 0.0 <= float(ema_decay) < 1.0:
+            raise ValueError(
+                f"`ema_decay` must be None or in [0, 1). Received: ema_decay={ema_decay!r}")
+        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.adversarial_loss = losses.get(self.default_loss if loss is None else loss)
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
+        self.seed = common.check_positive_int(seed, "seed", minimum=0)
+
+        if (generator is None) != (discriminator is None):
+            raise ValueError(
+                "Pass both `generator` and `discriminator`, or neither (with "
+                f"`data_shape`). Received: generator={_describe(generator)}, "
+                f"discriminator={_describe(discriminator)}")
+        if generator is None:
+            if data_shape is None:
+                raise ValueError(
+                    f"{type(self).__name__} needs `generator` and `discriminator`, "
+                    "or `data_shape` to build default networks. Received: "
+                    "generator=None, discriminator=None, data_shape=None")
+            data_shape = common.check_data_shape(data_shape)
+            latent_dim = 128 if latent_dim is None else latent_dim
+            common.check_positive_int(latent_dim, "latent_dim")
+            generator, discriminator = self.build_networks(latent_dim, data_shape)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim, self.data_shape = self._check_networks(latent_dim)
+
+        self.ema_generator = None
+        if self.ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_generator.trainable = False
+
+        self.seed_generator = keras.random.SeedGenerator(self.seed, name="sampling_seed")
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self._extra_trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in ([self.penalty_name] if self.penalty_name else [])
+            + list(self.auxiliary_names or [])
+        }
+        self.generator_optimizer = None
+        self.discriminator_optimizer = None
+        self._generate_functions = {}
+        # The networks are built; marking the model built stops `fit()` from
+        # tracing `call` on a data batch (which takes latents, not data).
+        self.built = True
+
+    # ------------------------------------------------------------------ networks
+
+    def build_networks(self, latent_dim, data_shape):
+        """Default `(generator, discriminator)` for `data_shape`.
+
+        The MLP pair for rank-1 data, the DCGAN pair for images. Subclasses
+        override `discriminator_kwargs` to change the discriminator.
+        """
+        labels = dict(num_classes=self.num_classes) if self.conditional else {}
+        conditioning = "auxiliary" if self.auxiliary_names else "projection"
+        d_kwargs = self.discriminator_kwargs()
+        if len(data_shape) == 1:
+            return (networks.mlp_generator(latent_dim, data_shape, **labels),
+                    networks.mlp_discriminator(
+                        data_shape, **labels, conditioning=conditioning,
+                        spectral_norm=d_kwargs.get("spectral_norm", False)))
+        return (networks.dcgan_generator(latent_dim, data_shape, **labels),
+                networks.dcgan_discriminator(
+                    data_shape, **labels, conditioning=conditioning, **d_kwargs))
+
+    def discriminator_kwargs(self):
+        """Keyword arguments of the default DCGAN discriminator."""
+        return {}
+
+    @property
+    def _projection(self):
+        return self.conditional and not self.auxiliary_names
+
+    def _check_networks(self, latent_dim):
+        g_inputs = self.generator.inputs
+        d_inputs = self.discriminator.inputs
+        if not g_inputs or not d_inputs:
+            raise ValueError(
+                "`generator` and `discriminator` must be built models with known "
+                f"inputs (functional or Sequential with an Input). Received: "
+                f"generator={_describe(self.generator)}, "
+                f"discriminator={_describe(self.discriminator)}")
+        expected_inputs = 2 if self.conditional else 1
+        if len(g_inputs) != expected_inputs:
+            raise ValueError(
+                f"{type(self).__name__} needs a generator with {expected_inputs} "
+                f"input(s) ({'[latents, labels]' if self.conditional else 'latents'}). "
+                f"Received: generator with inputs {[tuple(i.shape) for i in g_inputs]}")
+        g_latent = g_inputs[0].shape[-1]
+        if latent_dim is None:
+            latent_dim = g_latent
+        if g_latent != latent_dim:
+            raise ValueError(
+                f"`latent_dim` does not match the generator's latent input of size "
+                f"{g_latent}. Received: latent_dim={latent_dim!r}")
+        data_shape = tuple(self.generator.outputs[0].shape[1:])
+        d_shape = tuple(d_inputs[0].shape[1:])
+        if data_shape != d_shape:
+            raise ValueError(
+                f"The generator makes samples of shape {data_shape} but the "
+                f"discriminator takes {d_shape}. Received: generator output "
+                f"{data_shape}, discriminator input {d_shape}")
+        return latent_dim, data_shape
+
+    # ------------------------------------------------------------------ compile
+
+    def compile(self, generator_optimizer=None, discriminator_optimizer=None, **kwargs):
+        """Configures the two optimizers.
+
+        Both are built on their networks' variables here, inside the model's
+        distribution strategy, so that they are never created lazily inside a
+        replica. Under `mixed_float16` each is wrapped in a
+        `keras.optimizers.LossScaleOptimizer`. No third optimizer is created.
+
+        Args:
+            generator_optimizer: a `keras.optimizers.Optimizer` (or its name).
+            discriminator_optimizer: a `keras.optimizers.Optimizer` (or its name).
+            **kwargs: `run_eagerly`, `jit_compile`, `steps_per_execution`.
+
+        Raises:
+            ValueError: if an optimizer is missing or `loss`/`optimizer` is given.
+        """
+        for key in ("optimizer", "loss", "metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"{type(self).__name__}.compile() takes `generator_optimizer` and "
+                    f"`discriminator_optimizer`; its loss is set in the constructor. "
+                    f"Received: {key}={kwargs[key]!r}")
+            kwargs.pop(key, None)
+        for name, optimizer in (("generator_optimizer", generator_optimizer),
+                                ("discriminator_optimizer", discriminator_optimizer)):
+            if optimizer is None:
+                raise ValueError(
+                    f"{type(self).__name__}.compile() needs `{name}`, for example "
+                    f"{name}=keras.optimizers.Adam(2e-4, beta_1=0.5). Received: {name}=None")
+        generator_optimizer = keras.optimizers.get(generator_optimizer)
+        discriminator_optimizer = keras.optimizers.get(discriminator_optimizer)
+        if generator_optimizer is discriminator_optimizer:
+            raise ValueError(
+                "`generator_optimizer` and `discriminator_optimizer` must be two "
+                "optimizer objects: each keeps state for its own network.")
+        super().compile(optimizer=None, **kwargs)
+        self._compile_kwargs = dict(kwargs)
+        self._user_optimizers = (generator_optimizer, discriminator_optimizer)
+        if self.dtype_policy.name == "mixed_float16":
+            generator_optimizer = _loss_scaled(generator_optimizer)
+            discriminator_optimizer = _loss_scaled(discriminator_optimizer)
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        with self.distribute_strategy.scope():
+            generator_optimizer.build(self.generator.trainable_variables)
+            discriminator_optimizer.build(self.discriminator.trainable_variables)
+
+    def get_compile_config(self):
+        if not self.compiled or self.generator_optimizer is None:
+            return None
+        config = {
+            "generator_optimizer": keras.saving.serialize_keras_object(self._user_optimizers[0]),
+            "discriminator_optimizer": keras.saving.serialize_keras_object(self._user_optimizers[1]),
+        }
+        config.update(self._compile_kwargs)
+        return config
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        for key in ("generator_optimizer", "discriminator_optimizer"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        self.compile(**config)
+
+    # ------------------------------------------------------------------ hooks
+
+    def sample_latents(self, num_samples, seed):
+        """Latent vectors, shape `(num_samples, latent_dim)`, from a stateless seed."""
+        return tf.random.stateless_normal((num_samples, self.latent_dim), seed=seed)
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        """Per-example discriminator loss, shape `(batch,)`."""
+        return self.adversarial_loss.discriminator(real_logits, fake_logits)
+
+    def generator_loss(self, fake_logits):
+        """Per-example generator loss, shape `(batch,)`."""
+        return self.adversarial_loss.generator(fake_logits)
+
+    def discriminator_penalty(self, real_data, fake_data, labels):
+        """Per-example regulariser added to the discriminator loss, or None.
+
+        Logged under `penalty_name`. The default adds nothing.
+        """
+        return None
+
+    def discriminator_auxiliary_loss(self, real_aux, fake_aux, labels):
+        """Per-example auxiliary term of the discriminator, or None."""
+        return None
+
+    def generator_auxiliary_loss(self, fake_aux, labels):
+        """Per-example auxiliary term of the generator, or None."""
+        return None
+
+    # ------------------------------------------------------------------ pieces
+
+    def call(self, inputs, training=False):
+        """Maps latents (or `[latents, labels]`) to samples with the generator."""
+        return self.generator(inputs, training=training)
+
+    def run_generator(self, latents, labels, training, generator=None):
+        generator = generator or self.generator
+        inputs = [latents, labels] if self.conditional else latents
+        return generator(inputs, training=training)
+
+    def run_discriminator(self, data, labels, training):
+        """Returns `(logits, auxiliary_outputs)` in float32."""
+        inputs = [data, labels] if self._projection else data
+        outputs = self.discriminator(inputs, training=training)
+        if isinstance(outputs, (list, tuple)):
+            return (tf.cast(outputs[0], "float32"),
+                    tf.cast(outputs[1], "float32"))
+        return tf.cast(outputs, "float32"), None
+
+    def draw(self, stream, counter, sampler):
+        """This replica's slice of a stateless draw for the step's global batch.
+
+        For use inside the hooks during a train step.
+
+        Args:
+            stream: an int < 64 naming what is drawn.
+            counter: the step counter (an optimizer's `iterations`).
+            sampler: `fn(global_batch_size, seed) -> tensor`.
+        """
+        batch = self._batch_context
+        seed = distribution.stateless_seed(self.seed, counter, stream)
+        return batch.local_slice(sampler(batch.global_size, seed))
+
+    @property
+    def loss_scale(self):
+        """The discriminator optimizer's dynamic loss scale, or None."""
+        optimizer = self.discriminator_optimizer
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return optimizer.dynamic_scale
+        return None
+
+    def _unpack(self, data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError(
+                f"{type(self).__name__} does not take sample weights. "
+                "Received: sample_weight")
+        if isinstance(x, (list, tuple)):
+            x = x[0]
+        shape = tuple(x.shape[1:])
+        if shape != self.data_shape:
+            raise ValueError(
+                f"The training data must have samples of shape {self.data_shape} "
+                f"(the networks' data shape). Received: x with sample shape {shape}")
+        needs_labels = self.conditional
+        if needs_labels and y is None:
+            raise ValueError(
+                f"{type(self).__name__} is conditional: pass labels, e.g. "
+                "fit(x=images, y=labels) or a dataset of (images, labels). Received: y=None")
+        x = tf.cast(x, self.compute_dtype)
+        if not needs_labels:
+            return x, None
+        y = tf.reshape(tf.cast(y, "int32"), [-1])
+        with tf.control_dependencies([
+            tf.debugging.assert_non_negative(y, message="labels must be >= 0"),
+            tf.debugging.assert_less(
+                y, self.num_classes,
+                message=f"labels must be < num_classes={self.num_classes}"),
+        ]):
+            y = tf.identity(y)
+        return x, y
+
+    # ------------------------------------------------------------------ training
+
+    def train_step(self, data):
+        real, labels = self._unpack(data)
+        batch = distribution.BatchContext(real)
+        # Read by `draw` in the hooks while this step is traced; not tracked.
+        object.__setattr__(self, "_batch_context", batch)
+        for _ in range(self.discriminator_steps):
+            self._discriminator_step(real, labels, batch)
+        self._generator_step(labels, batch)
+        logs = {m.name: m.result() for m in self.metrics}
+        return distribution.logs_for_fit(logs, self.distribute_strategy)
+
+    def _track(self, tracker, per_example, batch):
+        # Weighted by the local batch, so the trackers' summed state gives the
+        # global mean across replicas.
+        local = tf.cast(batch.local_size, "float32")
+        tracker.update_state(tf.reduce_sum(per_example) / local, sample_weight=local)
+
+    def _discriminator_step(self, real, labels, batch):
+        step = self.discriminator_optimizer.iterations
+        latents = self.draw(LATENTS_FOR_DISCRIMINATOR, step, self.sample_latents)
+        with tf.GradientTape() as tape:
+            fake = self.run_generator(latents, labels, training=True)
+            real_logits, real_aux = self.run_discriminator(real, labels, training=True)
+            fake_logits, fake_aux = self.run_discriminator(fake, labels, training=True)
+            per_example = self.discriminator_loss(real_logits, fake_logits)
+            penalty = self.discriminator_penalty(real, fake, labels)
+            if penalty is not None:
+                per_example += penalty
+                self._track(self._extra_trackers[self.penalty_name], penalty, batch)
+            auxiliary = self.discriminator_auxiliary_loss(real_aux, fake_aux, labels)
+            if auxiliary is not None:
+                per_example += auxiliary
+                self._track(self._extra_trackers[self.auxiliary_names[0]], auxiliary, batch)
+            loss = batch.mean(per_example)
+            scaled = self.discriminator_optimizer.scale_loss(loss)
+        variables = self.discriminator.trainable_variables
+        self.discriminator_optimizer.apply(tape.gradient(scaled, variables), variables)
+        self._track(self.d_loss_tracker, per_example, batch)
+        self._track(self.d_real_tracker, tf.reshape(real_logits, [-1]), batch)
+        self._track(self.d_fake_tracker, tf.reshape(fake_logits, [-1]), batch)
+
+    def _generator_step(self, labels, batch):
+        step = self.generator_optimizer.iterations
+        latents = self.draw(LATENTS_FOR_GENERATOR, step, self.sample_latents)
+        with tf.GradientTape() as tape:
+            fake = self.run_generator(latents, labels, training=True)
+            fake_logits, fake_aux = self.run_discriminator(fake, labels, training=True)
+            per_example = self.generator_loss(fake_logits)
+            auxiliary = self.generator_auxiliary_loss(fake_aux, labels)
+            if auxiliary is not None:
+                per_example += auxiliary
+                self._track(self._extra_trackers[self.auxiliary_names[1]], auxiliary, batch)
+            loss = batch.mean(per_example)
+            scaled = self.generator_optimizer.scale_loss(loss)
+        variables = self.generator.trainable_variables
+        self.generator_optimizer.apply(tape.gradient(scaled, variables), variables)
+        self._track(self.g_loss_tracker, per_example, batch)
+        if self.ema_generator is not None:
+            # `weights` lists both networks' variables in creation order; the
+            # non-trainable ones (batch-norm statistics) are copied.
+            pairs = list(zip(self.ema_generator.weights, self.generator.weights))
+            trainable = [p for p in pairs if p[1].trainable]
+            frozen = [p for p in pairs if not p[1].trainable]
+            distribution.update_moving_average(
+                [a for a, _ in trainable], [v for _, v in trainable], self.ema_decay)
+            if frozen:
+                distribution.update_moving_average(
+                    [a for a, _ in frozen], [v for _, v in frozen], 0.0)
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
+                self.d_fake_tracker, *self._extra_trackers.values()]
+
+    def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
+        """`keras.Model.fit` with input checks and a stop on a non-finite loss.
+
+        Numpy inputs are checked before training starts (sample shape, labels
+        present and within `num_classes`). A NaN or infinite loss raises
+        `keras_gen.NonFiniteLossError` naming the loss at the end of the batch
+        where it appeared, before any later callback (such as a checkpoint) runs.
+        """
+        if self.generator_optimizer is None:
+            raise ValueError(
+                f"Call {type(self).__name__}.compile(generator_optimizer=..., "
+                "discriminator_optimizer=...) before fit().")
+        if isinstance(x, np.ndarray):
+            self._check_arrays(x, y)
+        callbacks = [StopOnNonFiniteLoss(), *(callbacks or [])]
+        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+
+    def _check_arrays(self, x, y):
+        if tuple(x.shape[1:]) != self.data_shape:
+            raise ValueError(
+                f"`x` must hold samples of shape {self.data_shape}, the networks' "
+                f"data shape. Received: x with shape {x.shape}")
+        if not self.conditional:
+            return
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} is conditional: pass `y` with one label "
+                "per sample. Received: y=None")
+        self._check_labels(np.asarray(y), "y", len(x))
+
+    def _check_labels(self, labels, name, num_samples):
+        labels = np.asarray(labels)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.shape != (num_samples,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                f"`{name}` must hold {num_samples} integer labels. Received: {name} "
+                f"with shape {labels.shape} and dtype {labels.dtype}")
+        bad = labels[(labels < 0) | (labels >= self.num_classes)]
+        if bad.size:
+            raise ValueError(
+                f"`{name}` must lie in [0, num_classes={self.num_classes}). "
+                f"Received: {name} containing {bad[:5].tolist()}")
+        return labels.astype("int32")
+
+    # ------------------------------------------------------------------ sampling
+
+    def generate(self, num_samples, seed=None, labels=None, batch_size=None):
+        """Draws samples from the generator (the moving average, if kept).
+
+        Args:
+            num_samples: number of samples.
+            seed: int for reproducible samples; None draws from the model's
+                seed generator, whose state is saved with the model.
+            labels: class labels of a conditional model, shape `(num_samples,)`;
+                by default the classes in turn, `0, 1, ..., num_classes - 1, 0, ...`.
+            batch_size: samples per call of the generator (default: all, at
+                most 256).
+
+        Returns:
+            Float32 numpy array of shape `(num_samples, *data_shape)`.
+        """
+        common.check_positive_int(num_samples, "num_samples")
+        batch_size = common.check_positive_int(
+            batch_size or min(num_samples, 256), "batch_size")
+        if seed is None:
+            base = self.seed_generator.next()
+        else:
+            base = tf.constant([common.check_positive_int(seed, "seed", minimum=0), 0],
+                               dtype="int64")
+        base = tf.cast(base, "int64")
+        if self.conditional:
+            if labels is None:
+                labels = np.arange(num_samples) % self.num_classes
+            labels = self._check_labels(labels, "labels", num_samples)
+        elif labels is not None:
+            raise ValueError(
+                f"{type(self).__name__} is not conditional. Received: labels")
+        function = self._generate_function()
+        outputs = []
+        for i, start in enumerate(range(0, num_samples, batch_size)):
+            size = min(batch_size, num_samples - start)
+            seed_i = tf.random.experimental.stateless_fold_in(base, i)
+            latents = self.sample_latents(size, seed_i)
+            args = (latents,)
+            if self.conditional:
+                args += (tf.constant(labels[start:start + size]),)
+            outputs.append(function(*args).numpy())
+        return np.concatenate(outputs, axis=0)
+
+    def _generate_function(self):
+        """The compiled sampling function, traced once per model."""
+        if "sample" not in self._generate_functions:
+            generator = self.ema_generator or self.generator
+            signature = [tf.TensorSpec([None, self.latent_dim], tf.float32)]
+            if self.conditional:
+                signature.append(tf.TensorSpec([None], tf.int32))
+
+            @tf.function(input_signature=signature)
+            def sample(latents, labels=None):
+                return tf.cast(
+                    self.run_generator(latents, labels, training=False, generator=generator),
+                    "float32")
+
+            self._generate_functions["sample"] = sample
+        return self._generate_functions["sample"]
+
+    # ------------------------------------------------------------------ saving
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "generator": keras.saving.serialize_keras_object(self.generator),
+            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+            "latent_dim": self.latent_dim,
+            "loss": self.adversarial_loss.name,
+            "discriminator_steps": self.discriminator_steps,
+            "ema_decay": self.ema_decay,
+            "seed": self.seed,
+            "num_classes": self.num_classes,
+        })
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store["sampling_seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        if "sampling_seed_state" in store:
+            self.seed_generator.state.assign(store["sampling_seed_state"])
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Raises `NonFiniteLossError` when a logged loss is NaN or infinite.
+
+    `GAN.fit` puts it first in the callback list, so it runs before any
+    checkpoint callback of the same batch.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            value = np.asarray(value, dtype="float64")
+            if not np.all(np.isfinite(value)):
+                raise NonFiniteLossError(
+                    f"`{name}` became {value.reshape(-1)[0]} at batch {batch}; "
+                    "training stopped before any later callback (checkpoints "
+                    "included) ran. Lower the learning rates or check the data.")
+
+
+def _loss_scaled(optimizer):
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer)
+
+
+def _describe(network):
+    if network is None:
+        return "None"
+    return f"{type(network).__name__}(name={getattr(network, 'name', '?')!r})"
+
