@@ -1,5 +1,7 @@
 """The adversarial training process that every GAN of keras_gen specialises."""
 
+import threading
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -131,6 +133,7 @@ class GAN(keras.Model):
         self.generator_optimizer = None
         self.discriminator_optimizer = None
         self._generate_functions = {}
+        object.__setattr__(self, "_step_state", threading.local())
         # The networks are built; marking the model built stops `fit()` from
         # tracing `call` on a data batch (which takes latents, not data).
         self.built = True
@@ -308,19 +311,21 @@ class GAN(keras.Model):
                     tf.cast(outputs[1], "float32"))
         return tf.cast(outputs, "float32"), None
 
-    def draw(self, stream, counter, sampler):
+    def draw(self, stream, sampler):
         """This replica's slice of a stateless draw for the step's global batch.
 
-        For use inside the hooks during a train step.
+        For use inside the hooks during a train step. The seed is derived from
+        the model's `seed`, the update being made (the optimizer step counts
+        read once when the train step starts) and `stream`.
 
         Args:
             stream: an int < 64 naming what is drawn.
-            counter: the step counter (an optimizer's `iterations`).
             sampler: `fn(global_batch_size, seed) -> tensor`.
         """
-        batch = self._batch_context
-        seed = distribution.stateless_seed(self.seed, counter, stream)
-        return batch.local_slice(sampler(batch.global_size, seed))
+        batch = self._step_state.batch
+        seed = distribution.stateless_seed(self.seed, self._step_state.counter, stream)
+        # Noise carries no gradient, also when a hook draws inside a tape.
+        return tf.stop_gradient(batch.local_slice(sampler(batch.global_size, seed)))
 
     @property
     def loss_scale(self):
@@ -366,10 +371,19 @@ class GAN(keras.Model):
     def train_step(self, data):
         real, labels = self._unpack(data)
         batch = distribution.BatchContext(real)
-        # Read by `draw` in the hooks while this step is traced; not tracked.
-        object.__setattr__(self, "_batch_context", batch)
-        for _ in range(self.discriminator_steps):
+        # Read by `draw` in the hooks while this step is traced. Thread-local:
+        # MirroredStrategy traces each replica's step in its own thread, and
+        # they interleave at every optimizer update.
+        self._step_state.batch = batch
+        # The step counts are read once, before any update, so every draw of
+        # this step has a seed that is fixed when the step starts: even counters
+        # for discriminator updates, odd ones for the generator's.
+        d_start = tf.identity(self.discriminator_optimizer.iterations)
+        g_start = tf.identity(self.generator_optimizer.iterations)
+        for i in range(self.discriminator_steps):
+            self._step_state.counter = 2 * (d_start + i)
             self._discriminator_step(real, labels, batch)
+        self._step_state.counter = 2 * g_start + 1
         self._generator_step(labels, batch)
         logs = {m.name: m.result() for m in self.metrics}
         return distribution.logs_for_fit(logs, self.distribute_strategy)
@@ -381,8 +395,7 @@ class GAN(keras.Model):
         tracker.update_state(tf.reduce_sum(per_example) / local, sample_weight=local)
 
     def _discriminator_step(self, real, labels, batch):
-        step = self.discriminator_optimizer.iterations
-        latents = self.draw(LATENTS_FOR_DISCRIMINATOR, step, self.sample_latents)
+        latents = self.draw(LATENTS_FOR_DISCRIMINATOR, self.sample_latents)
         with tf.GradientTape() as tape:
             fake = self.run_generator(latents, labels, training=True)
             real_logits, real_aux = self.run_discriminator(real, labels, training=True)
@@ -405,8 +418,7 @@ class GAN(keras.Model):
         self._track(self.d_fake_tracker, tf.reshape(fake_logits, [-1]), batch)
 
     def _generator_step(self, labels, batch):
-        step = self.generator_optimizer.iterations
-        latents = self.draw(LATENTS_FOR_GENERATOR, step, self.sample_latents)
+        latents = self.draw(LATENTS_FOR_GENERATOR, self.sample_latents)
         with tf.GradientTape() as tape:
             fake = self.run_generator(latents, labels, training=True)
             fake_logits, fake_aux = self.run_discriminator(fake, labels, training=True)

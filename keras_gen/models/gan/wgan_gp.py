@@ -38,9 +38,8 @@ class WGANGP(gan.GAN):
         return {"normalization": "layer"}
 
     def discriminator_penalty(self, real_data, fake_data, labels):
-        weights = self.draw(gan.PENALTY_DRAWS,
-                            self.discriminator_optimizer.iterations,
-                            lambda n, seed: tf.random.stateless_uniform([n], seed=seed))
+        weights = self.draw(
+            gan.PENALTY_DRAWS, lambda n, seed: tf.random.stateless_uniform([n], seed=seed))
 
         def critic(data):
             return self.run_discriminator(data, labels, training=True)[0]

@@ -1,0 +1,159 @@
+"""One step on 2 replicas equals one step on one device on the same global batch."""
+
+import functools
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_gen import models
+from keras_gen.models.gan import gan as gan_module
+from keras_gen.utils import distribution
+
+GLOBAL_BATCH = 8
+
+
+def _data():
+    rng = np.random.RandomState(0)
+    return rng.uniform(-1, 1, (GLOBAL_BATCH, 4)).astype("float32")
+
+
+def _build(cls, **kwargs):
+    keras.utils.set_random_seed(3)
+    model = cls(data_shape=(4,), latent_dim=3, seed=11, **kwargs)
+    model.compile(generator_optimizer=keras.optimizers.SGD(0.1),
+                  discriminator_optimizer=keras.optimizers.SGD(0.1))
+    return model
+
+
+def _one_step(cls, strategy, **kwargs):
+    with strategy.scope():
+        model = _build(cls, **kwargs)
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(_data(), batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
+    return before, model.get_weights()
+
+
+@functools.lru_cache(maxsize=None)
+def _two_replicas():
+    # One strategy per process: a second MirroredStrategy over the same devices
+    # made the collective all-reduces of the next model disagree in shape.
+    devices = tf.config.list_logical_devices("CPU")
+    assert len(devices) >= 2, "conftest.py configures two logical CPU devices"
+    return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+
+
+@pytest.mark.parametrize("cls, kwargs", [
+    (models.GAN, {}),
+    (models.WGANGP, {"discriminator_steps": 2}),
+])
+def test_two_replicas_match_one_device_with_sgd(cls, kwargs):
+    before_one, one = _one_step(cls, tf.distribute.get_strategy(), **kwargs)
+    before_two, two = _one_step(cls, _two_replicas(), **kwargs)
+    for a, b in zip(before_one, before_two):
+        np.testing.assert_array_equal(a, b)
+    changed = 0
+    for w1, w2, w0 in zip(one, two, before_one):
+        scale = np.maximum(np.abs(w1).max(), 1e-3)
+        assert np.abs(w1 - w2).max() / scale < 1e-5
+        changed += int(not np.allclose(w1, w0))
+    assert changed >= len(one) - 1  # every kernel and bias moved
+
+
+@pytest.mark.parametrize("cls", [models.ConditionalGAN, models.ACGAN])
+def test_conditional_two_replicas_match_one_device(cls):
+    labels = np.array([0, 1, 1, 0, 1, 0, 0, 1])
+
+    def step(strategy):
+        with strategy.scope():
+            model = _build(cls, num_classes=2)
+        model.fit(_data(), labels, batch_size=GLOBAL_BATCH, epochs=1,
+                  shuffle=False, verbose=0)
+        return model.get_weights()
+
+    for w1, w2 in zip(step(tf.distribute.get_strategy()), step(_two_replicas())):
+        assert np.abs(w1 - w2).max() / np.maximum(np.abs(w1).max(), 1e-3) < 1e-5
+
+
+def test_each_replica_draws_its_own_latents():
+    strategy = _two_replicas()
+    with strategy.scope():
+        model = _build(models.GAN)
+    dataset = tf.data.Dataset.from_tensor_slices(_data()).batch(GLOBAL_BATCH)
+    batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
+
+    @tf.function
+    def draw(x):
+        model._step_state.batch = distribution.BatchContext(x)
+        model._step_state.counter = tf.constant(0, tf.int64)
+        return model.draw(gan_module.LATENTS_FOR_DISCRIMINATOR, model.sample_latents)
+
+    first, second = strategy.experimental_local_results(strategy.run(draw, args=(batch,)))
+    assert first.shape == second.shape == (GLOBAL_BATCH // 2, 3)
+    assert not np.allclose(first.numpy(), second.numpy())
+    # Together they are what one device draws for the whole global batch.
+    single = draw(tf.constant(_data()))
+    np.testing.assert_allclose(np.concatenate([first, second]), single.numpy())
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+WORKER = r'''
+import json, os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+import numpy as np, tensorflow as tf, keras
+from keras_gen import models
+strategy = tf.distribute.MultiWorkerMirroredStrategy()
+with strategy.scope():
+    keras.utils.set_random_seed(3)
+    model = models.WGANGP(data_shape=(4,), latent_dim=3, seed=11, discriminator_steps=2)
+    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3),
+                  discriminator_optimizer=keras.optimizers.Adam(1e-3))
+x = np.random.RandomState(0).uniform(-1, 1, (64, 4)).astype("float32")
+dataset = tf.data.Dataset.from_tensor_slices(x).batch(16, drop_remainder=True)
+history = model.fit(dataset, epochs=2, verbose=0)
+np.savez(sys.argv[1], *model.get_weights())
+print(json.dumps({k: float(np.ravel(v[-1])[0]) for k, v in history.history.items()}))
+'''
+
+
+@pytest.mark.multiworker
+def test_two_workers_end_with_identical_weights(tmp_path):
+    ports = [_free_port(), _free_port()]
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps(
+            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path / f"w{index}.npz")],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = []
+    for process in processes:
+        try:
+            out, err = process.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            for p in processes:
+                p.kill()
+            raise
+        assert process.returncode == 0, err[-3000:]
+        outputs.append(json.loads(out.strip().splitlines()[-1]))
+    assert set(outputs[0]) >= {"d_loss", "g_loss", "gradient_penalty"}
+    assert outputs[0] == outputs[1]
+    w0 = np.load(tmp_path / "w0.npz")
+    w1 = np.load(tmp_path / "w1.npz")
+    assert len(w0.files) > 0
+    for key in w0.files:
+        np.testing.assert_array_equal(w0[key], w1[key])
