@@ -16,7 +16,7 @@ def _num_stages(data_shape, name):
             size //= 2
             n += 1
         stages.append((n, size))
-    if stages[0] != stages[1] or stages[0][0] < 1:
+    if stages[0] != stages[1] or stages[0][0] < 1 or stages[0][1] > 7:
         raise ValueError(
             f"`{name}` must have height and width that halve to the same size "
             f"between 3 and 7, such as (28, 28, 1), (32, 32, 3) or (64, 64, 3). "

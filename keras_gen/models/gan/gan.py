@@ -491,7 +491,7 @@ class GAN(keras.Model):
         if bad.size:
             raise ValueError(
                 f"`{name}` must lie in [0, num_classes={self.num_classes}). "
-                f"Received: {name} containing {bad[:5].tolist()}")
+                f"Received: {name} containing {np.unique(bad)[:5].tolist()}")
         return labels.astype("int32")
 
     # ------------------------------------------------------------------ sampling
