@@ -26,6 +26,8 @@ if keras.backend.backend() != "tensorflow":
         "setting applies)."
     )
 
+from keras_gen import callbacks  # noqa: E402
+from keras_gen import data  # noqa: E402
 from keras_gen import losses  # noqa: E402
 from keras_gen import models  # noqa: E402
 from keras_gen import networks  # noqa: E402

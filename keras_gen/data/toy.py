@@ -1,0 +1,79 @@
+"""The 2D Gaussian mixtures of the mode-collapse literature, and their metrics.
+
+`grid25`: 25 modes on the grid {-4, -2, 0, 2, 4}^2 with standard deviation
+0.05; `ring8`: 8 modes on a circle of radius 2 with standard deviation 0.02
+(VEEGAN, Srivastava et al. 2017, arXiv:1705.07761; PacGAN, Lin et al. 2018,
+arXiv:1712.04086).
+"""
+
+import numpy as np
+
+MIXTURES = ("grid25", "ring8")
+
+
+def centers(name):
+    """Mode centres, shape `(num_modes, 2)`, and the standard deviation."""
+    if name == "grid25":
+        grid = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
+        return np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2), 0.05
+    if name == "ring8":
+        angles = 2 * np.pi * np.arange(8) / 8
+        return 2.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1), 0.02
+    raise ValueError(f"Unknown mixture. Expected one of {list(MIXTURES)}. Received: name={name!r}")
+
+
+def scale(name):
+    """Divisor that maps the mixture into [-1, 1] (the generators' tanh range)."""
+    return 4.5 if name == "grid25" else 2.25
+
+
+def sample(name, num_samples, seed=0):
+    """`num_samples` points of the mixture, equally likely modes, scaled into [-1, 1]."""
+    means, std = centers(name)
+    rng = np.random.RandomState(seed)
+    modes = rng.randint(len(means), size=num_samples)
+    points = means[modes] + std * rng.normal(size=(num_samples, 2))
+    return (points / scale(name)).astype("float32")
+
+
+def toy_metrics(samples, name, min_samples_per_mode=1):
+    """Mode coverage, sample quality and reverse KL of samples of a mixture.
+
+    A sample is high quality when it lies within 3 standard deviations of its
+    nearest mode centre; a mode is covered when at least
+    `min_samples_per_mode` high-quality samples are nearest to it (VEEGAN
+    counts one; PacGAN calls a mode lost below 20 of 2,500 samples). The
+    reverse KL is `KL(q || uniform)` of the histogram `q` of high-quality
+    samples over the modes (VEEGAN, section 5.1), in nats.
+
+    Args:
+        samples: generated points in the scaled [-1, 1] space of `sample`,
+            shape `(n, 2)`.
+        name: `"grid25"` or `"ring8"`.
+        min_samples_per_mode: high-quality samples a mode needs to count as covered.
+
+    Returns:
+        A dict with `modes` (covered modes), `num_modes`, `high_quality`
+        (fraction) and `reverse_kl`.
+    """
+    means, std = centers(name)
+    samples = np.asarray(samples, dtype="float64")
+    if samples.ndim != 2 or samples.shape[1] != 2:
+        raise ValueError(f"`samples` must have shape (n, 2). Received: shape {samples.shape}")
+    points = samples * scale(name)
+    distances = np.linalg.norm(points[:, None, :] - means[None], axis=-1)
+    nearest = distances.argmin(axis=1)
+    good = distances[np.arange(len(points)), nearest] <= 3 * std
+    counts = np.bincount(nearest[good], minlength=len(means))
+    if good.any():
+        q = counts / counts.sum()
+        nonzero = q > 0
+        reverse_kl = float(np.sum(q[nonzero] * np.log(q[nonzero] * len(means))))
+    else:
+        reverse_kl = float("inf")
+    return {
+        "modes": int(np.sum(counts >= min_samples_per_mode)),
+        "num_modes": len(means),
+        "high_quality": float(good.mean()),
+        "reverse_kl": reverse_kl,
+    }

@@ -1,0 +1,121 @@
+"""The keras-gen command line, run as a user runs it: in a subprocess."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+CLI = [sys.executable, "-m", "keras_gen.cli.main"]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
+
+
+def _run(*args, timeout=300):
+    result = subprocess.run([*CLI, *args], env=ENV, capture_output=True, text=True,
+                            timeout=timeout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def _scalars(directory, tag):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(directory)
+    events.Reload()
+    return [(e.step, float(np.asarray(
+        __import__("tensorflow").make_ndarray(e.tensor_proto)))) for e in events.Tensors(tag)]
+
+
+def test_console_script_is_installed():
+    script = os.path.join(os.path.dirname(sys.executable), "keras-gen")
+    assert os.path.exists(script), "pip install -e . installs the keras-gen command"
+
+
+def test_train_writes_tensorboard_grids_backup_and_model_then_sample(tmp_path):
+    logdir = tmp_path / "run"
+    out = _run("train", "dcgan", "--epochs", "2", "--steps-per-epoch", "3",
+               "--logdir", str(logdir), "--verbose", "2")
+    assert "Saved" in out
+    assert (logdir / "model.keras").exists()
+    assert sorted(p.name for p in logdir.glob("samples_epoch_*.png")) == [
+        "samples_epoch_0001.png", "samples_epoch_0002.png"]
+    d_loss = _scalars(str(logdir / "train"), "epoch_d_loss")
+    g_loss = _scalars(str(logdir / "train"), "epoch_g_loss")
+    assert [s for s, _ in d_loss] == [0, 1] and len(g_loss) == 2
+    assert all(np.isfinite(v) for _, v in d_loss + g_loss)
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    images = EventAccumulator(str(logdir / "images"))
+    images.Reload()
+    assert "samples" in images.Tags()["tensors"]
+    assert len(images.Tensors("samples")) == 2
+    json.loads((logdir / "backup" / "backup.json").read_text())["epochs_done"] == 2
+
+    grid = tmp_path / "grid.png"
+    _run("sample", str(logdir / "model.keras"), "--num", "16", "--seed", "0", "--out", str(grid))
+    picture = np.asarray(Image.open(grid))
+    assert picture.shape == (4 * 30 + 2, 4 * 30 + 2)  # 4x4 digits of 28 px, 2 px padding
+    assert picture.std() > 0
+
+
+def _wait_for_epochs(process, state, minimum, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if state.exists():
+            done = json.loads(state.read_text())["epochs_done"]
+            if done >= minimum:
+                return done
+        if process.poll() is not None:
+            pytest.fail(f"training ended before it could be interrupted: {process.stderr.read()}")
+        time.sleep(0.05)
+    pytest.fail("no backup appeared")
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
+def test_interrupted_run_resumes_from_the_last_finished_epoch(tmp_path, how):
+    logdir = tmp_path / "run"
+    args = ["train", "gan", "--dataset", "ring8", "--epochs", "6", "--steps-per-epoch", "150",
+            "--logdir", str(logdir), "--verbose", "0"]
+    process = subprocess.Popen([*CLI, *args], env=ENV, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    done = _wait_for_epochs(process, logdir / "backup" / "backup.json", 1)
+    process.send_signal(how)
+    out, err = process.communicate(timeout=120)
+    if how == signal.SIGINT:
+        assert process.returncode == 130, err[-2000:]
+        assert "Traceback" not in err
+        assert "--resume" in out and (logdir / "interrupted.keras").exists()
+    assert not (logdir / "model.keras").exists()
+    done = json.loads((logdir / "backup" / "backup.json").read_text())["epochs_done"]
+    assert 1 <= done < 6
+    out = _run(*args, "--resume")
+    assert f"after epoch {done}" in out
+    assert (logdir / "model.keras").exists()
+    assert json.loads((logdir / "backup" / "backup.json").read_text())["epochs_done"] == 6
+    steps = [s for s, _ in _scalars(str(logdir / "train"), "epoch_d_loss")]
+    assert steps[-(6 - done):] == list(range(done, 6))
+
+
+def test_list_and_help():
+    out = _run("list")
+    for name in ("gan", "dcgan", "wgan_gp", "sngan", "lsgan", "conditional_gan", "acgan",
+                 "mnist5k", "grid25", "ring8", "digits"):
+        assert name in out
+    for command in ([], ["train"], ["sample"], ["list"]):
+        assert "usage: keras-gen" in _run(*command, "--help")
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path):
+    result = subprocess.run([*CLI, "train", "dcgan", "--dataset", "nope", "--logdir",
+                             str(tmp_path / "x")], env=ENV, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 2
+    assert "Unknown dataset" in result.stderr and "Traceback" not in result.stderr
+    result = subprocess.run([*CLI, "sample", str(tmp_path / "missing.keras")], env=ENV,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0 and "no such file" in result.stderr

@@ -1,0 +1,27 @@
+"""Every example script runs offline for a few steps."""
+
+import glob
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "train_*.py")))
+
+
+def test_there_is_an_example_per_gan_model():
+    names = {os.path.basename(p) for p in EXAMPLES}
+    for stem in ("gan_ring8", "dcgan_mnist", "wgan_gp_grid25", "sngan_mnist", "lsgan_mnist",
+                 "conditional_gan_mnist", "acgan_mnist"):
+        assert f"train_{stem}.py" in names
+
+
+@pytest.mark.parametrize("script", EXAMPLES, ids=os.path.basename)
+def test_example_runs_a_few_steps(script, tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, script, "--steps", "3", "--out", str(tmp_path)],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "model.keras").exists()
