@@ -30,18 +30,27 @@ class FeatureStats:
     ```
     """
 
-    def __init__(self, dim, protocol=None):
+    def __init__(self, dim, protocol=None, keep_features=0):
         self.dim = int(dim)
         self.protocol = dict(protocol or {})
         self.count = 0
         self.total = np.zeros(self.dim, np.float64)
         self.outer = np.zeros((self.dim, self.dim), np.float64)
+        self.keep_features = int(keep_features)
+        self._kept = []
+
+    @property
+    def features(self):
+        """The first `keep_features` features seen (for KID and precision/recall), or None."""
+        return np.concatenate(self._kept)[:self.keep_features] if self._kept else None
 
     def update(self, features):
         features = np.asarray(features, np.float64)
         if features.ndim != 2 or features.shape[1] != self.dim:
             raise ValueError(f"`features` must have shape (n, {self.dim}). "
                              f"Received: features with shape {features.shape}")
+        if self.count < self.keep_features:
+            self._kept.append(features[:self.keep_features - self.count].astype(np.float32))
         self.count += len(features)
         self.total += features.sum(axis=0)
         self.outer += features.T @ features
@@ -79,9 +88,11 @@ class FeatureStats:
         return frechet.frechet_distance(self.mean, self.covariance, other.mean, other.covariance)
 
     def save(self, path):
+        """Writes an `.npz` with `mu`, `sigma` (as pytorch-fid's), the sums and the protocol."""
+        extra = {} if self.features is None else {"features": self.features}
         np.savez(path, count=self.count, total=self.total, outer=self.outer,
                  mu=self.mean, sigma=self.covariance,
-                 protocol=json.dumps(self.full_protocol(), sort_keys=True))
+                 protocol=json.dumps(self.full_protocol(), sort_keys=True), **extra)
 
     @classmethod
     def load(cls, path):
@@ -91,6 +102,9 @@ class FeatureStats:
             stats.count = int(data["count"])
             stats.total = data["total"].astype(np.float64)
             stats.outer = data["outer"].astype(np.float64)
+            if "features" in data:
+                stats._kept = [data["features"]]
+                stats.keep_features = len(data["features"])
         stats.protocol.pop("num_samples", None)
         return stats
 

@@ -1,0 +1,61 @@
+"""Feature extractors by name, and feature statistics of datasets and models."""
+
+import numpy as np
+
+from keras_gen.metrics.feature_stats import FeatureStats
+
+
+def get(identifier):
+    """Resolves an extractor: `"mnist"` (the shipped `MNISTClassifier`) or an extractor object.
+
+    An extractor is a callable `extractor(images) -> {"features", "logits"}`
+    with `feature_dim` and `protocol` attributes.
+
+    Raises:
+        ValueError: for an unknown name.
+    """
+    if callable(identifier) and hasattr(identifier, "protocol"):
+        return identifier
+    if identifier in ("mnist", "mnist_classifier"):
+        from keras_gen.metrics.mnist_classifier import MNISTClassifier
+
+        return MNISTClassifier()
+    raise ValueError(f"Unknown feature extractor. Expected 'mnist' or an extractor object. "
+                     f"Received: extractor={identifier!r}")
+
+
+def _batches(images, batch_size=500):
+    """Yields numpy image batches from an array or a `tf.data.Dataset` (labels dropped)."""
+    if isinstance(images, np.ndarray):
+        for start in range(0, len(images), batch_size):
+            yield images[start:start + batch_size]
+        return
+    for batch in images:
+        if isinstance(batch, (tuple, list)):
+            batch = batch[0]
+        yield np.asarray(batch)
+
+
+def dataset_stats(images, extractor, num_samples=None, keep_features=10_000, protocol=None):
+    """Feature statistics of real images (an array or a dataset), up to `num_samples`."""
+    stats = FeatureStats(extractor.feature_dim, {**extractor.protocol, **(protocol or {})},
+                         keep_features=keep_features)
+    for batch in _batches(images):
+        if num_samples is not None:
+            batch = batch[:num_samples - stats.count]
+        if len(batch):
+            stats.update(extractor(batch)["features"])
+        if num_samples is not None and stats.count >= num_samples:
+            break
+    return stats
+
+
+def model_outputs(model, extractor, num_samples, seed=0, batch_size=500):
+    """Features and logits of `num_samples` samples of `model.generate`."""
+    features, logits = [], []
+    for index, start in enumerate(range(0, num_samples, batch_size)):
+        samples = model.generate(min(batch_size, num_samples - start), seed=seed + index)
+        result = extractor(samples)
+        features.append(result["features"])
+        logits.append(result["logits"])
+    return np.concatenate(features), np.concatenate(logits)
