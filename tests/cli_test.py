@@ -119,3 +119,28 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     result = subprocess.run([*CLI, "sample", str(tmp_path / "missing.keras")], env=ENV,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0 and "no such file" in result.stderr
+
+
+def test_fid_every_logs_a_falling_fid_series(tmp_path):
+    logdir = tmp_path / "run"
+    _run("train", "dcgan", "--epochs", "3", "--fid-every", "1", "--fid-samples", "500",
+         "--logdir", str(logdir), "--verbose", "0", timeout=600)
+    fid = [v for _, v in _scalars(str(logdir / "train"), "epoch_fid")]
+    assert len(fid) == 3
+    assert fid[-1] < 0.8 * fid[0]
+
+
+def test_stats_and_evaluate(tmp_path):
+    stats = tmp_path / "stats.npz"
+    out = _run("stats", "--dataset", "mnist5k", "--num", "600", "--out", str(stats))
+    assert "600 mnist5k train images" in out
+    logdir = tmp_path / "run"
+    _run("train", "gan", "--epochs", "1", "--steps-per-epoch", "2", "--logdir", str(logdir),
+         "--verbose", "0")
+    result = json.loads(_run("evaluate", str(logdir / "model.keras"), "--reference", str(stats),
+                             "--num", "300"))
+    assert set(result["metrics"]) == {"fid", "inception_score", "inception_score_std", "kid",
+                                      "kid_std", "precision", "recall", "density", "coverage"}
+    assert result["metrics"]["fid"] > 0
+    assert result["protocol"]["reference"]["num_samples"] == 600
+    assert result["protocol"]["extractor"] == "mnist_classifier"

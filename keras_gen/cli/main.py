@@ -42,6 +42,10 @@ def _parser():
     train.add_argument("--image-size", type=int, help="resize images to this size")
     train.add_argument("--steps-per-epoch", type=int, help="limit the steps of each epoch")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1)
+    train.add_argument("--fid-every", type=int, metavar="N",
+                       help="log the FID (MNIST-classifier features) every N epochs")
+    train.add_argument("--fid-samples", type=int, default=1000,
+                       help="generated and reference samples for --fid-every")
 
     sample = commands.add_parser("sample", help="write a grid of samples of a saved model",
                                  description="Write a PNG grid of samples of a .keras model.")
@@ -50,6 +54,29 @@ def _parser():
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", default="samples.png")
     sample.add_argument("--labels", help="comma-separated class labels (conditional models)")
+
+    stats = commands.add_parser(
+        "stats", help="write reference feature statistics of a dataset",
+        description="Write the feature statistics (and up to 10,000 features) of a dataset, "
+                    "with their protocol, to an .npz file.")
+    stats.add_argument("--dataset", default="mnist5k")
+    stats.add_argument("--split", default="train")
+    stats.add_argument("--extractor", default="mnist", help="feature extractor (mnist)")
+    stats.add_argument("--num", type=int, help="number of images (default: all)")
+    stats.add_argument("--out", default="stats.npz")
+    stats.add_argument("--data-dir", help="tensorflow-datasets data directory")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="compute sample-quality metrics of a saved model",
+        description="Compute FID, IS, KID and precision/recall of a .keras model's samples "
+                    "against reference statistics written by keras-gen stats.")
+    evaluate.add_argument("model_file")
+    evaluate.add_argument("--reference", required=True, help="an .npz from keras-gen stats")
+    evaluate.add_argument("--metrics", default="fid,is,kid,pr",
+                          help="comma-separated: fid, is, kid, pr")
+    evaluate.add_argument("--num", type=int, default=5000, help="generated samples")
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--extractor", default="mnist")
 
     commands.add_parser("list", help="list the models and datasets",
                         description="List the models and the built-in datasets.")
@@ -86,7 +113,7 @@ def train(args):
     from keras_gen.cli import recipes
     from keras_gen.utils import distribution
 
-    for flag in ("epochs", "batch_size", "latent_dim", "steps_per_epoch"):
+    for flag in ("epochs", "batch_size", "latent_dim", "steps_per_epoch", "fid_every"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise SystemExit(f"keras-gen train: --{flag.replace('_', '-')} must be >= 1. "
@@ -130,7 +157,14 @@ def train(args):
     os.makedirs(logdir, exist_ok=True)
     print(f"Training {args.model} on {args.dataset} ({info.num_examples} examples of shape "
           f"{info.shape}) for {epochs} epochs; logs in {logdir}")
-    callback_list = [
+    callback_list = []
+    if args.fid_every:
+        reference, _ = data.load(args.dataset, split="train", batch_size=500, shuffle=False,
+                                 data_dir=args.data_dir, image_size=args.image_size)
+        callback_list.append(callbacks.FIDCallback(
+            reference, "mnist", num_samples=args.fid_samples, every=args.fid_every,
+            log_dir=logdir, reference_samples=args.fid_samples))
+    callback_list += [
         keras.callbacks.TensorBoard(logdir, write_graph=False),
         callbacks.ImageGridCallback(log_dir=logdir, png_dir=logdir),
         callbacks.Backup(backup_dir),
@@ -189,6 +223,65 @@ def sample(args):
     return 0
 
 
+def write_stats(args):
+    from keras_gen import data
+    from keras_gen.metrics import extractors
+
+    extractor = extractors.get(args.extractor)
+    dataset, info = data.load(args.dataset, split=args.split, batch_size=500, shuffle=False,
+                              data_dir=args.data_dir)
+    stats = extractors.dataset_stats(dataset, extractor, num_samples=args.num,
+                                     protocol={"dataset": args.dataset, "split": args.split})
+    stats.save(args.out)
+    print(f"Wrote statistics of {stats.count} {args.dataset} {args.split} images "
+          f"({extractor.name} features) to {args.out}")
+    return 0
+
+
+def evaluate(args):
+    import json
+
+    import keras
+
+    import keras_gen  # noqa: F401  (registers the model classes)
+    from keras_gen import metrics
+    from keras_gen.metrics import extractors
+
+    chosen = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    unknown = sorted(set(chosen) - {"fid", "is", "kid", "pr"})
+    if unknown:
+        raise ValueError(f"Unknown metrics {unknown}; choose from fid, is, kid, pr. "
+                         f"Received: --metrics {args.metrics}")
+    reference = metrics.FeatureStats.load(args.reference)
+    extractor = extractors.get(args.extractor)
+    metrics.check_comparable(reference.full_protocol(), extractor.protocol)
+    model = keras.models.load_model(args.model_file)
+    features, logits = extractors.model_outputs(model, extractor, args.num, seed=args.seed)
+    results = {}
+    if "fid" in chosen:
+        generated = metrics.FeatureStats(features.shape[1], extractor.protocol)
+        generated.update(features)
+        results["fid"] = reference.frechet_distance(generated)
+    if "is" in chosen:
+        results["inception_score"], results["inception_score_std"] = metrics.inception_score(
+            logits)
+    if "kid" in chosen or "pr" in chosen:
+        if reference.features is None:
+            raise ValueError("KID and precision/recall need reference features; the "
+                             f"statistics in {args.reference} have none.")
+        real = reference.features
+        if "kid" in chosen:
+            results["kid"], results["kid_std"] = metrics.kernel_inception_distance(
+                real, features, seed=args.seed)
+        if "pr" in chosen:
+            results["precision"], results["recall"] = metrics.precision_recall(real, features)
+            results["density"], results["coverage"] = metrics.density_coverage(real, features)
+    protocol = {**extractor.protocol, "num_generated": args.num, "sampling_seed": args.seed,
+                "reference": reference.full_protocol()}
+    print(json.dumps({"metrics": results, "protocol": protocol}, indent=1, sort_keys=True))
+    return 0
+
+
 def list_all(args):
     from keras_gen import data
     from keras_gen import models
@@ -214,7 +307,8 @@ def list_all(args):
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
-    handlers = {"train": train, "sample": sample, "list": list_all}
+    handlers = {"train": train, "sample": sample, "list": list_all, "stats": write_stats,
+                "evaluate": evaluate}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError) as error:
