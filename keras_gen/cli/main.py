@@ -61,7 +61,8 @@ def _parser():
                     "with their protocol, to an .npz file.")
     stats.add_argument("--dataset", default="mnist5k")
     stats.add_argument("--split", default="train")
-    stats.add_argument("--extractor", default="mnist", help="feature extractor (mnist)")
+    stats.add_argument("--extractor", default="mnist",
+                       help="mnist, inception (needs its weights) or keras_inception_v3")
     stats.add_argument("--num", type=int, help="number of images (default: all)")
     stats.add_argument("--out", default="stats.npz")
     stats.add_argument("--data-dir", help="tensorflow-datasets data directory")
@@ -77,6 +78,14 @@ def _parser():
     evaluate.add_argument("--num", type=int, default=5000, help="generated samples")
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--extractor", default="mnist")
+
+    weights = commands.add_parser(
+        "weights", help="manage weight files of feature extractors",
+        description="`keras-gen weights fetch` downloads pytorch-fid's FID Inception weights "
+                    "with a SHA-256 check into the cache directory (needs the internet).")
+    weights.add_argument("action", choices=["fetch", "where"])
+    weights.add_argument("--dir", help="cache directory (default: $KERAS_GEN_CACHE or "
+                                       "~/.keras/keras_gen)")
 
     commands.add_parser("list", help="list the models and datasets",
                         description="List the models and the built-in datasets.")
@@ -282,6 +291,23 @@ def evaluate(args):
     return 0
 
 
+def manage_weights(args):
+    from keras_gen.metrics import inception
+
+    directory = args.dir or inception.cache_dir()
+    if args.action == "where":
+        path = os.path.join(directory, inception.WEIGHTS_FILE)
+        print(f"{path} ({'present' if os.path.exists(path) else 'missing'})")
+        return 0
+    try:
+        path = inception.fetch_weights(directory)
+    except OSError as error:
+        raise SystemExit(f"keras-gen weights fetch: could not download {inception.WEIGHTS_URL} "
+                         f"({error}). Download it elsewhere and copy it into {directory}.")
+    print(f"FID Inception weights: {path}")
+    return 0
+
+
 def list_all(args):
     from keras_gen import data
     from keras_gen import models
@@ -308,7 +334,7 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = _parser().parse_args(argv)
     handlers = {"train": train, "sample": sample, "list": list_all, "stats": write_stats,
-                "evaluate": evaluate}
+                "evaluate": evaluate, "weights": manage_weights}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError) as error:

@@ -5,7 +5,10 @@ from keras_gen.metrics.feature_stats import FeatureStats
 from keras_gen.metrics.feature_stats import check_comparable
 from keras_gen.metrics.frechet import fid_from_features
 from keras_gen.metrics.frechet import frechet_distance
+from keras_gen.metrics.inception import InceptionFID
+from keras_gen.metrics.inception import KerasInceptionV3
 from keras_gen.metrics.manifold import density_coverage
 from keras_gen.metrics.manifold import precision_recall
+from keras_gen.metrics.mnist_classifier import MNISTClassifier
 from keras_gen.metrics.scores import inception_score
 from keras_gen.metrics.scores import kernel_inception_distance

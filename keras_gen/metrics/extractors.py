@@ -6,7 +6,11 @@ from keras_gen.metrics.feature_stats import FeatureStats
 
 
 def get(identifier):
-    """Resolves an extractor: `"mnist"` (the shipped `MNISTClassifier`) or an extractor object.
+    """Resolves an extractor by name, or returns an extractor object unchanged.
+
+    Names: `"mnist"` (the shipped `MNISTClassifier`), `"inception"` (the FID
+    Inception network, `InceptionFID`; needs its weight file) and
+    `"keras_inception_v3"` (not comparable with published numbers).
 
     An extractor is a callable `extractor(images) -> {"features", "logits"}`
     with `feature_dim` and `protocol` attributes.
@@ -20,7 +24,16 @@ def get(identifier):
         from keras_gen.metrics.mnist_classifier import MNISTClassifier
 
         return MNISTClassifier()
-    raise ValueError(f"Unknown feature extractor. Expected 'mnist' or an extractor object. "
+    if identifier in ("inception", "inception_fid"):
+        from keras_gen.metrics.inception import InceptionFID
+
+        return InceptionFID()
+    if identifier == "keras_inception_v3":
+        from keras_gen.metrics.inception import KerasInceptionV3
+
+        return KerasInceptionV3()
+    raise ValueError("Unknown feature extractor. Expected 'mnist', 'inception', "
+                     "'keras_inception_v3' or an extractor object. "
                      f"Received: extractor={identifier!r}")
 
 

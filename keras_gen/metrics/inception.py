@@ -1,0 +1,329 @@
+"""The Inception network FID and IS are defined on, built in Keras.
+
+This is the 2015-12-05 Inception graph of the original TTUR code, TF-GAN,
+pytorch-fid and torch-fidelity (`FIDInceptionA/C/E_1/E_2` of pytorch-fid), not
+`keras.applications.InceptionV3`: 1008 classes, batch norm with eps 1e-3,
+average pools that do not count padding, max pooling in the last block, 2048-d
+pool3 features and 1008 logits without bias. Layer names follow the PyTorch
+module names, so pytorch-fid's weight file maps onto it one to one.
+"""
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gen.metrics import torch_checkpoint
+
+WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
+WEIGHTS_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+               + WEIGHTS_FILE)
+#: torch.hub's convention: the file name carries the first hex digits of its SHA-256.
+WEIGHTS_SHA256_PREFIX = "6726825d"
+FEATURE_DIM = 2048
+NUM_CLASSES = 1008
+
+
+def cache_dir():
+    """Where weight files are looked for and fetched to: `$KERAS_GEN_CACHE` or ~/.keras/keras_gen."""
+    return os.environ.get("KERAS_GEN_CACHE",
+                          os.path.join(os.path.expanduser("~"), ".keras", "keras_gen"))
+
+
+def _conv(x, name, filters, kernel, strides=1, padding="valid"):
+    """BasicConv2d: convolution without bias, batch norm (eps 1e-3), ReLU."""
+    x = keras.layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False,
+                            name=f"{name}.conv")(x)
+    x = keras.layers.BatchNormalization(epsilon=1e-3, name=f"{name}.bn")(x)
+    return keras.layers.ReLU(name=f"{name}.relu")(x)
+
+
+def _avg_pool(x, name):
+    # TensorFlow's SAME average pooling divides by the number of valid inputs:
+    # PyTorch's count_include_pad=False.
+    return keras.layers.AveragePooling2D(3, strides=1, padding="same", name=name)(x)
+
+
+def _block_a(x, name, pool_features):
+    b1 = _conv(x, f"{name}.branch1x1", 64, 1)
+    b5 = _conv(x, f"{name}.branch5x5_1", 48, 1)
+    b5 = _conv(b5, f"{name}.branch5x5_2", 64, 5, padding="same")
+    b3 = _conv(x, f"{name}.branch3x3dbl_1", 64, 1)
+    b3 = _conv(b3, f"{name}.branch3x3dbl_2", 96, 3, padding="same")
+    b3 = _conv(b3, f"{name}.branch3x3dbl_3", 96, 3, padding="same")
+    bp = _conv(_avg_pool(x, f"{name}.avg_pool"), f"{name}.branch_pool", pool_features, 1)
+    return keras.layers.Concatenate(name=name)([b1, b5, b3, bp])
+
+
+def _block_b(x, name):
+    b3 = _conv(x, f"{name}.branch3x3", 384, 3, strides=2)
+    bd = _conv(x, f"{name}.branch3x3dbl_1", 64, 1)
+    bd = _conv(bd, f"{name}.branch3x3dbl_2", 96, 3, padding="same")
+    bd = _conv(bd, f"{name}.branch3x3dbl_3", 96, 3, strides=2)
+    bp = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}.max_pool")(x)
+    return keras.layers.Concatenate(name=name)([b3, bd, bp])
+
+
+def _block_c(x, name, c7):
+    b1 = _conv(x, f"{name}.branch1x1", 192, 1)
+    b7 = _conv(x, f"{name}.branch7x7_1", c7, 1)
+    b7 = _conv(b7, f"{name}.branch7x7_2", c7, (1, 7), padding="same")
+    b7 = _conv(b7, f"{name}.branch7x7_3", 192, (7, 1), padding="same")
+    bd = _conv(x, f"{name}.branch7x7dbl_1", c7, 1)
+    bd = _conv(bd, f"{name}.branch7x7dbl_2", c7, (7, 1), padding="same")
+    bd = _conv(bd, f"{name}.branch7x7dbl_3", c7, (1, 7), padding="same")
+    bd = _conv(bd, f"{name}.branch7x7dbl_4", c7, (7, 1), padding="same")
+    bd = _conv(bd, f"{name}.branch7x7dbl_5", 192, (1, 7), padding="same")
+    bp = _conv(_avg_pool(x, f"{name}.avg_pool"), f"{name}.branch_pool", 192, 1)
+    return keras.layers.Concatenate(name=name)([b1, b7, bd, bp])
+
+
+def _block_d(x, name):
+    b3 = _conv(x, f"{name}.branch3x3_1", 192, 1)
+    b3 = _conv(b3, f"{name}.branch3x3_2", 320, 3, strides=2)
+    b7 = _conv(x, f"{name}.branch7x7x3_1", 192, 1)
+    b7 = _conv(b7, f"{name}.branch7x7x3_2", 192, (1, 7), padding="same")
+    b7 = _conv(b7, f"{name}.branch7x7x3_3", 192, (7, 1), padding="same")
+    b7 = _conv(b7, f"{name}.branch7x7x3_4", 192, 3, strides=2)
+    bp = keras.layers.MaxPooling2D(3, strides=2, name=f"{name}.max_pool")(x)
+    return keras.layers.Concatenate(name=name)([b3, b7, bp])
+
+
+def _block_e(x, name, max_pool):
+    b1 = _conv(x, f"{name}.branch1x1", 320, 1)
+    b3 = _conv(x, f"{name}.branch3x3_1", 384, 1)
+    b3 = keras.layers.Concatenate(name=f"{name}.branch3x3")([
+        _conv(b3, f"{name}.branch3x3_2a", 384, (1, 3), padding="same"),
+        _conv(b3, f"{name}.branch3x3_2b", 384, (3, 1), padding="same")])
+    bd = _conv(x, f"{name}.branch3x3dbl_1", 448, 1)
+    bd = _conv(bd, f"{name}.branch3x3dbl_2", 384, 3, padding="same")
+    bd = keras.layers.Concatenate(name=f"{name}.branch3x3dbl")([
+        _conv(bd, f"{name}.branch3x3dbl_3a", 384, (1, 3), padding="same"),
+        _conv(bd, f"{name}.branch3x3dbl_3b", 384, (3, 1), padding="same")])
+    if max_pool:  # pytorch-fid's FIDInceptionE_2: the TF graph max-pools here
+        pooled = keras.layers.MaxPooling2D(3, strides=1, padding="same",
+                                           name=f"{name}.max_pool")(x)
+    else:
+        pooled = _avg_pool(x, f"{name}.avg_pool")
+    bp = _conv(pooled, f"{name}.branch_pool", 192, 1)
+    return keras.layers.Concatenate(name=name)([b1, b3, bd, bp])
+
+
+def build_inception_fid():
+    """The FID Inception network on 299x299x3 inputs already scaled to [-1, 1].
+
+    Returns:
+        A `keras.Model` returning `{"features": (n, 2048), "logits": (n, 1008)}`.
+    """
+    inputs = keras.Input((299, 299, 3), name="images")
+    x = _conv(inputs, "Conv2d_1a_3x3", 32, 3, strides=2)
+    x = _conv(x, "Conv2d_2a_3x3", 32, 3)
+    x = _conv(x, "Conv2d_2b_3x3", 64, 3, padding="same")
+    x = keras.layers.MaxPooling2D(3, strides=2, name="maxpool1")(x)
+    x = _conv(x, "Conv2d_3b_1x1", 80, 1)
+    x = _conv(x, "Conv2d_4a_3x3", 192, 3)
+    x = keras.layers.MaxPooling2D(3, strides=2, name="maxpool2")(x)
+    x = _block_a(x, "Mixed_5b", 32)
+    x = _block_a(x, "Mixed_5c", 64)
+    x = _block_a(x, "Mixed_5d", 64)
+    x = _block_b(x, "Mixed_6a")
+    for name, c7 in (("Mixed_6b", 128), ("Mixed_6c", 160), ("Mixed_6d", 160),
+                     ("Mixed_6e", 192)):
+        x = _block_c(x, name, c7)
+    x = _block_d(x, "Mixed_7a")
+    x = _block_e(x, "Mixed_7b", max_pool=False)
+    x = _block_e(x, "Mixed_7c", max_pool=True)
+    features = keras.layers.GlobalAveragePooling2D(name="pool3")(x)
+    logits = keras.layers.Dense(NUM_CLASSES, use_bias=False, name="fc")(features)
+    return keras.Model(inputs, {"features": features, "logits": logits}, name="inception_fid")
+
+
+def torch_weight_shapes(model):
+    """Name -> shape of every tensor of the PyTorch state dict the model maps to."""
+    shapes = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kh, kw, cin, cout = layer.kernel.shape
+            shapes[f"{layer.name}.weight"] = (cout, cin, kh, kw)
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            prefix = layer.name
+            for key in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{prefix}.{key}"] = tuple(layer.gamma.shape)
+        elif isinstance(layer, keras.layers.Dense):
+            shapes["fc.weight"] = (layer.kernel.shape[1], layer.kernel.shape[0])
+    return shapes
+
+
+def load_torch_state_dict(model, state):
+    """Copies a pytorch-fid state dict (name -> numpy array) into the Keras network.
+
+    `fc.bias` is ignored: the logits of the Inception Score have no bias.
+
+    Raises:
+        ValueError: for a missing tensor or one of another shape.
+    """
+    expected = torch_weight_shapes(model)
+    missing = sorted(set(expected) - set(state))
+    if missing:
+        raise ValueError(f"The weights lack {len(missing)} tensors of the FID Inception "
+                         f"network, e.g. {missing[:3]}")
+    for name, shape in expected.items():
+        if tuple(state[name].shape) != shape:
+            raise ValueError(f"Tensor {name} has shape {tuple(state[name].shape)}; the FID "
+                             f"Inception network needs {shape}")
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            layer.kernel.assign(np.transpose(state[f"{layer.name}.weight"], (2, 3, 1, 0)))
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            p = layer.name
+            layer.set_weights([state[f"{p}.weight"], state[f"{p}.bias"],
+                               state[f"{p}.running_mean"], state[f"{p}.running_var"]])
+        elif isinstance(layer, keras.layers.Dense):
+            layer.kernel.assign(np.transpose(state["fc.weight"]))
+
+
+def preprocess(images):
+    """The reference input handling: [-1, 1] -> uint8 -> TF1 bilinear 299x299 -> (x - 128) / 128."""
+    images = tf.convert_to_tensor(images, tf.float32)
+    if images.shape[-1] == 1:
+        images = tf.repeat(images, 3, axis=-1)
+    quantized = tf.round(tf.clip_by_value((images + 1.0) * 127.5, 0.0, 255.0))
+    resized = tf.raw_ops.ResizeBilinear(images=quantized, size=[299, 299], align_corners=False,
+                                        half_pixel_centers=False)
+    return (resized - 128.0) / 128.0
+
+
+class InceptionFID:
+    """FID/IS feature extractor: `extractor(images)` -> 2048-d features and 1008 logits.
+
+    Images in [-1, 1] (grayscale is repeated to three channels) are quantized
+    to uint8, resized to 299x299 with TF1 bilinear resizing (no half-pixel
+    centres) and scaled by `(x - 128) / 128`, as the TTUR code does.
+
+    Args:
+        weights: path of pytorch-fid's `pt_inception-2015-12-05-6726825d.pth`
+            (default: that file in `cache_dir()`; `keras-gen weights fetch`
+            downloads it there when online).
+        batch_size: images per forward pass.
+
+    Raises:
+        FileNotFoundError: when the weight file is missing, saying which file
+            to get and where to put it.
+    """
+
+    name = "inception_fid"
+    resize = "uint8, tf1 bilinear 299x299 (no half-pixel centres), (x-128)/128"
+    feature_dim = FEATURE_DIM
+
+    def __init__(self, weights=None, batch_size=50, state_dict=None):
+        self.model = build_inception_fid()
+        if state_dict is None:
+            weights = weights or os.path.join(cache_dir(), WEIGHTS_FILE)
+            if not os.path.exists(weights):
+                raise FileNotFoundError(
+                    f"The FID Inception weights are not at {weights}. Get {WEIGHTS_FILE} "
+                    f"from {WEIGHTS_URL} (or run `keras-gen weights fetch` where there is "
+                    f"internet) and put it in {cache_dir()} (or set KERAS_GEN_CACHE), or pass "
+                    "weights=PATH.")
+            state_dict = torch_checkpoint.load_state_dict(weights)
+            from keras_gen.metrics.mnist_classifier import file_hash
+
+            self.weights_hash = file_hash(weights)
+        else:
+            self.weights_hash = "state_dict"
+        load_torch_state_dict(self.model, state_dict)
+        self.batch_size = batch_size
+        self._forward = tf.function(lambda x: self.model(preprocess(x), training=False),
+                                    reduce_retracing=True)
+
+    @property
+    def protocol(self):
+        return {"extractor": self.name, "weights": self.weights_hash, "resize": self.resize}
+
+    def __call__(self, images):
+        images = np.asarray(images, "float32")
+        if images.ndim != 4 or images.shape[-1] not in (1, 3):
+            raise ValueError("InceptionFID takes images of shape (n, h, w, 1 or 3) in [-1, 1]. "
+                             f"Received: images with shape {images.shape}")
+        outputs = {"features": [], "logits": []}
+        for start in range(0, len(images), self.batch_size):
+            result = self._forward(tf.constant(images[start:start + self.batch_size]))
+            for key in outputs:
+                outputs[key].append(result[key].numpy())
+        return {key: np.concatenate(value) for key, value in outputs.items()}
+
+
+def fetch_weights(directory=None, url=WEIGHTS_URL):
+    """Downloads pytorch-fid's weight file into `directory` and checks its SHA-256.
+
+    The file is written under a temporary name and renamed only when its
+    SHA-256 starts with `WEIGHTS_SHA256_PREFIX` (the digits in its name).
+
+    Returns:
+        The path of the weight file.
+
+    Raises:
+        ValueError: if the downloaded file's hash does not match.
+    """
+    import hashlib
+    import urllib.request
+
+    directory = directory or cache_dir()
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, WEIGHTS_FILE)
+    if os.path.exists(path):
+        return path
+    temporary = path + ".part"
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=60) as response, open(temporary, "wb") as out:
+        for chunk in iter(lambda: response.read(1 << 20), b""):
+            digest.update(chunk)
+            out.write(chunk)
+    if not digest.hexdigest().startswith(WEIGHTS_SHA256_PREFIX):
+        os.remove(temporary)
+        raise ValueError(f"The downloaded {WEIGHTS_FILE} has SHA-256 {digest.hexdigest()}, "
+                         f"which does not start with {WEIGHTS_SHA256_PREFIX}; it was deleted.")
+    os.replace(temporary, path)
+    return path
+
+
+class KerasInceptionV3:
+    """`keras.applications.InceptionV3` pool features and logits, for convenience only.
+
+    Its weights, architecture (1000 classes, padded average pools) and
+    preprocessing differ from the FID network: numbers made with it are NOT
+    comparable with published FID or IS values, and its protocol says so.
+
+    Args:
+        weights: `"imagenet"` (downloaded by Keras), a path, or None (random).
+        batch_size: images per forward pass.
+    """
+
+    name = "keras_inception_v3 (not comparable with published FID/IS)"
+    resize = "bilinear 299x299 (tf.image.resize), inputs in [-1, 1]"
+    feature_dim = FEATURE_DIM
+
+    def __init__(self, weights="imagenet", batch_size=50):
+        self.model = keras.applications.InceptionV3(weights=weights, include_top=True,
+                                                    classifier_activation=None)
+        self.features_model = keras.Model(self.model.input, {
+            "features": self.model.get_layer("avg_pool").output, "logits": self.model.output})
+        self.weights_hash = str(weights)
+        self.batch_size = batch_size
+
+    @property
+    def protocol(self):
+        return {"extractor": self.name, "weights": self.weights_hash, "resize": self.resize}
+
+    def __call__(self, images):
+        images = tf.convert_to_tensor(np.asarray(images, "float32"))
+        if images.shape[-1] == 1:
+            images = tf.repeat(images, 3, axis=-1)
+        outputs = {"features": [], "logits": []}
+        for start in range(0, images.shape[0], self.batch_size):
+            batch = tf.image.resize(images[start:start + self.batch_size], (299, 299))
+            result = self.features_model(batch, training=False)
+            for key in outputs:
+                outputs[key].append(np.asarray(result[key]))
+        return {key: np.concatenate(value) for key, value in outputs.items()}
