@@ -93,6 +93,7 @@ def test_interrupted_run_resumes_from_the_last_finished_epoch(tmp_path, how):
     assert not (logdir / "model.keras").exists()
     done = json.loads((logdir / "backup" / "backup.json").read_text())["epochs_done"]
     assert 1 <= done < 6
+    assert "ran out of data" not in err
     out = _run(*args, "--resume")
     assert f"after epoch {done}" in out
     assert (logdir / "model.keras").exists()

@@ -143,6 +143,9 @@ def train(args):
     dataset, info = data.load(args.dataset, batch_size=args.batch_size, labels=cls.conditional,
                               seed=args.seed, data_dir=args.data_dir, download=args.download,
                               image_size=args.image_size)
+    if args.steps_per_epoch:
+        # Epochs of a fixed number of steps read on across passes over the data.
+        dataset = dataset.repeat()
     if cls.conditional and info.num_classes is None:
         raise SystemExit(f"keras-gen train: {args.model} needs a labelled dataset; "
                          f"{args.dataset} has no labels.")
