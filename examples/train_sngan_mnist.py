@@ -5,31 +5,12 @@ Writes a PNG grid of samples after each epoch and the trained model into --out.
     python examples/train_sngan_mnist.py --steps 2000
 """
 
-import argparse
-import math
-import os
-
 import keras
+from mnist_recipe import run
 
 import keras_gen
 
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=2000, help="train steps")
-    parser.add_argument("--out", default="runs/example-sngan-mnist")
-    args = parser.parse_args()
-
-    dataset, info = keras_gen.data.load("mnist5k", batch_size=64, seed=0)
-    model = keras_gen.models.SNGAN(data_shape=info.shape, latent_dim=100, seed=0)
-    model.compile(generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9),
-                  discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9))
-    epochs = math.ceil(args.steps * 64 / info.num_examples)
-    model.fit(dataset.repeat(), steps_per_epoch=math.ceil(args.steps / epochs), epochs=epochs,
-              verbose=2, callbacks=[keras_gen.callbacks.ImageGridCallback(png_dir=args.out)])
-    model.save(os.path.join(args.out, "model.keras"))
-    print(f"samples and model in {args.out}")
-
-
 if __name__ == "__main__":
-    main()
+    run(keras_gen.models.SNGAN, lambda: keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9),
+        description=__doc__.splitlines()[0], default_out="runs/example-sngan-mnist",
+        conditional=False)

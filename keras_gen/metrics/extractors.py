@@ -1,6 +1,7 @@
 """Feature extractors by name, and feature statistics of datasets and models."""
 
 import numpy as np
+import tensorflow as tf
 
 from keras_gen.metrics.feature_stats import FeatureStats
 
@@ -35,6 +36,16 @@ def get(identifier):
     raise ValueError("Unknown feature extractor. Expected 'mnist', 'inception', "
                      "'keras_inception_v3' or an extractor object. "
                      f"Received: extractor={identifier!r}")
+
+
+def run_in_batches(forward, images, batch_size):
+    """`{"features", "logits"}` of `forward` over `images` in batches, as numpy arrays."""
+    outputs = {"features": [], "logits": []}
+    for start in range(0, len(images), batch_size):
+        result = forward(tf.constant(images[start:start + batch_size]))
+        for key in outputs:
+            outputs[key].append(np.asarray(result[key]))
+    return {key: np.concatenate(value) for key, value in outputs.items()}
 
 
 def _batches(images, batch_size=500):

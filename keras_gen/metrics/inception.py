@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gen.metrics import extractors
 from keras_gen.metrics import torch_checkpoint
 
 WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
@@ -246,12 +247,7 @@ class InceptionFID:
         if images.ndim != 4 or images.shape[-1] not in (1, 3):
             raise ValueError("InceptionFID takes images of shape (n, h, w, 1 or 3) in [-1, 1]. "
                              f"Received: images with shape {images.shape}")
-        outputs = {"features": [], "logits": []}
-        for start in range(0, len(images), self.batch_size):
-            result = self._forward(tf.constant(images[start:start + self.batch_size]))
-            for key in outputs:
-                outputs[key].append(result[key].numpy())
-        return {key: np.concatenate(value) for key, value in outputs.items()}
+        return extractors.run_in_batches(self._forward, images, self.batch_size)
 
 
 def fetch_weights(directory=None, url=WEIGHTS_URL):
@@ -320,10 +316,7 @@ class KerasInceptionV3:
         images = tf.convert_to_tensor(np.asarray(images, "float32"))
         if images.shape[-1] == 1:
             images = tf.repeat(images, 3, axis=-1)
-        outputs = {"features": [], "logits": []}
-        for start in range(0, images.shape[0], self.batch_size):
-            batch = tf.image.resize(images[start:start + self.batch_size], (299, 299))
-            result = self.features_model(batch, training=False)
-            for key in outputs:
-                outputs[key].append(np.asarray(result[key]))
-        return {key: np.concatenate(value) for key, value in outputs.items()}
+        def forward(batch):
+            return self.features_model(tf.image.resize(batch, (299, 299)), training=False)
+
+        return extractors.run_in_batches(forward, images.numpy(), self.batch_size)

@@ -11,6 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gen.metrics import extractors
+
 WEIGHTS = os.path.join(os.path.dirname(__file__), "weights", "mnist_classifier.weights.h5")
 FEATURE_DIM = 128
 
@@ -83,9 +85,4 @@ class MNISTClassifier:
         if images.ndim != 4 or images.shape[-1] != 1:
             raise ValueError("MNISTClassifier takes grayscale images of shape (n, h, w, 1) in "
                              f"[-1, 1]. Received: images with shape {images.shape}")
-        outputs = {"features": [], "logits": []}
-        for start in range(0, len(images), self.batch_size):
-            result = self._forward(tf.constant(images[start:start + self.batch_size]))
-            for key in outputs:
-                outputs[key].append(result[key].numpy())
-        return {key: np.concatenate(value) for key, value in outputs.items()}
+        return extractors.run_in_batches(self._forward, images, self.batch_size)

@@ -38,6 +38,24 @@ def label_input():
     return keras.Input(shape=(), dtype="int32", name="labels")
 
 
+def generator_inputs(latent_dim, num_classes, embedding_dim=None):
+    """Latent input (and label input), and the tensor a generator starts from.
+
+    With `num_classes`, a label embedding (of size `embedding_dim`, default
+    `latent_dim`) is concatenated to the latents.
+
+    Returns:
+        `(inputs, x)`: the model inputs (a tensor, or `[latents, labels]`) and `x`.
+    """
+    latents = keras.Input(shape=(latent_dim,), name="latents")
+    if not num_classes:
+        return latents, latents
+    labels = label_input()
+    embedded = keras.layers.Embedding(num_classes, embedding_dim or latent_dim,
+                                      name="label_embedding")(labels)
+    return [latents, labels], keras.layers.Concatenate(name="condition")([latents, embedded])
+
+
 def check_conditioning(conditioning):
     if conditioning not in ("projection", "auxiliary"):
         raise ValueError(

@@ -65,15 +65,7 @@ def dcgan_generator(latent_dim, data_shape, num_classes=None, base_filters=64,
     common.check_positive_int(base_filters, "base_filters")
     num_classes = common.check_num_classes(num_classes)
     stages, start = _num_stages(data_shape, "data_shape")
-    latents = keras.Input(shape=(latent_dim,), name="latents")
-    inputs, x = [latents], latents
-    if num_classes:
-        labels = common.label_input()
-        inputs.append(labels)
-        embedded = keras.layers.Embedding(
-            num_classes, embedding_dim or latent_dim, name="label_embedding"
-        )(labels)
-        x = keras.layers.Concatenate(name="condition")([latents, embedded])
+    inputs, x = common.generator_inputs(latent_dim, num_classes, embedding_dim)
     width = base_filters * 2 ** (stages - 1)
     x = keras.layers.Dense(start * start * width, use_bias=False, name="project")(x)
     x = keras.layers.BatchNormalization(name="project_bn")(x)
@@ -89,7 +81,7 @@ def dcgan_generator(latent_dim, data_shape, num_classes=None, base_filters=64,
     x = keras.layers.Conv2DTranspose(
         data_shape[-1], kernel_size, strides=2, padding="same", name="to_image")(x)
     x = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
-    return keras.Model(inputs if num_classes else latents, x, name=name)
+    return keras.Model(inputs, x, name=name)
 
 
 def dcgan_discriminator(data_shape, num_classes=None, base_filters=64,

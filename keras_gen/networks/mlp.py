@@ -31,15 +31,7 @@ def mlp_generator(latent_dim, data_shape, hidden_units=(256, 256), num_classes=N
     common.check_positive_int(latent_dim, "latent_dim")
     data_shape = common.check_data_shape(data_shape, ranks=(1, 2, 3))
     num_classes = common.check_num_classes(num_classes)
-    latents = keras.Input(shape=(latent_dim,), name="latents")
-    inputs, x = [latents], latents
-    if num_classes:
-        labels = common.label_input()
-        inputs.append(labels)
-        embedded = keras.layers.Embedding(
-            num_classes, embedding_dim or latent_dim, name="label_embedding"
-        )(labels)
-        x = keras.layers.Concatenate(name="condition")([latents, embedded])
+    inputs, x = common.generator_inputs(latent_dim, num_classes, embedding_dim)
     for i, units in enumerate(hidden_units):
         x = keras.layers.Dense(units, name=f"dense_{i}")(x)
         x = keras.layers.LeakyReLU(0.2, name=f"leaky_relu_{i}")(x)
@@ -47,7 +39,7 @@ def mlp_generator(latent_dim, data_shape, hidden_units=(256, 256), num_classes=N
     x = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
     if len(data_shape) > 1:
         x = keras.layers.Reshape(data_shape, name="reshape")(x)
-    return keras.Model(inputs if num_classes else latents, x, name=name)
+    return keras.Model(inputs, x, name=name)
 
 
 def mlp_discriminator(data_shape, hidden_units=(256, 256), num_classes=None,
