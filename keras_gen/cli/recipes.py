@@ -4,13 +4,13 @@ import keras
 
 # name: (optimizer arguments (Adam), default epochs on mnist5k).
 RECIPES = {
-    "gan": (dict(learning_rate=2e-4, beta_1=0.5), 50),
-    "dcgan": (dict(learning_rate=2e-4, beta_1=0.5), 50),
-    "wgan_gp": (dict(learning_rate=1e-4, beta_1=0.0, beta_2=0.9), 50),
-    "sngan": (dict(learning_rate=2e-4, beta_1=0.0, beta_2=0.9), 50),
-    "lsgan": (dict(learning_rate=2e-4, beta_1=0.5), 50),
-    "conditional_gan": (dict(learning_rate=2e-4, beta_1=0.5), 50),
-    "acgan": (dict(learning_rate=2e-4, beta_1=0.5), 50),
+    "gan": (dict(learning_rate=2e-4, beta_1=0.5), 30),
+    "dcgan": (dict(learning_rate=2e-4, beta_1=0.5), 30),
+    "wgan_gp": (dict(learning_rate=1e-4, beta_1=0.0, beta_2=0.9), 30),
+    "sngan": (dict(learning_rate=2e-4, beta_1=0.0, beta_2=0.9), 30),
+    "lsgan": (dict(learning_rate=2e-4, beta_1=0.5), 30),
+    "conditional_gan": (dict(learning_rate=2e-4, beta_1=0.5), 30),
+    "acgan": (dict(learning_rate=2e-4, beta_1=0.5), 30),
 }
 
 
