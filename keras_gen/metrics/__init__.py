@@ -12,3 +12,4 @@ from keras_gen.metrics.manifold import precision_recall
 from keras_gen.metrics.mnist_classifier import MNISTClassifier
 from keras_gen.metrics.scores import inception_score
 from keras_gen.metrics.scores import kernel_inception_distance
+from keras_gen.metrics.streaming import FrechetDistance
