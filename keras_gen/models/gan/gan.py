@@ -463,6 +463,9 @@ class GAN(keras.Model):
                 "discriminator_optimizer=...) before fit().")
         if isinstance(x, np.ndarray):
             self._check_arrays(x, y)
+        if isinstance(x, tf.data.Dataset):
+            # A dataset shuffles itself; Keras would warn that shuffle=True is ignored.
+            kwargs.setdefault("shuffle", False)
         callbacks = [StopOnNonFiniteLoss(), *(callbacks or [])]
         return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
 

@@ -203,3 +203,14 @@ def test_mixed_precision(policy, mnist_small):
         assert model.generate(2, seed=0).dtype == np.float32
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_fit_takes_datasets_with_or_without_labels(mnist_small):
+    images, labels = mnist_small
+    unconditional = _make(models.GAN)
+    pairs = tf.data.Dataset.from_tensor_slices((images, labels)).batch(16)
+    assert "d_loss" in unconditional.fit(pairs, verbose=0).history  # labels are ignored
+    assert "d_loss" in unconditional.fit(pairs.map(lambda x, y: x), verbose=0).history
+    conditional = _make(models.ACGAN)
+    history = conditional.fit(pairs, verbose=0).history
+    assert np.isfinite(history["d_class_loss"]).all()
