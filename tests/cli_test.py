@@ -92,7 +92,7 @@ def test_interrupted_run_resumes_from_the_last_finished_epoch(tmp_path, how):
         assert "--resume" in out and (logdir / "interrupted.keras").exists()
     assert not (logdir / "model.keras").exists()
     done = json.loads((logdir / "backup" / "backup.json").read_text())["epochs_done"]
-    assert 1 <= done < 6
+    assert done >= 1 and done < 6
     assert "ran out of data" not in err
     out = _run(*args, "--resume")
     assert f"after epoch {done}" in out
@@ -100,6 +100,17 @@ def test_interrupted_run_resumes_from_the_last_finished_epoch(tmp_path, how):
     assert json.loads((logdir / "backup" / "backup.json").read_text())["epochs_done"] == 6
     steps = [s for s, _ in _scalars(str(logdir / "train"), "epoch_d_loss")]
     assert steps[-(6 - done):] == list(range(done, 6))
+
+
+def test_every_model_has_a_training_recipe():
+    from keras_gen import models
+    from keras_gen.cli import recipes
+
+    assert set(recipes.RECIPES) == set(models.MODELS)
+    for name in models.MODELS:
+        generator_optimizer, discriminator_optimizer = recipes.optimizers(name)
+        assert generator_optimizer is not discriminator_optimizer
+        assert recipes.default_epochs(name) >= 1
 
 
 def test_list_and_help():

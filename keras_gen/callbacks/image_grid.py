@@ -14,7 +14,7 @@ class ImageGridCallback(keras.callbacks.Callback):
     The same seed every time, so the grids show how the same latents evolve.
     Images become a grid, 2D points a scatter plot. The picture goes to the
     TensorBoard image series `samples` under `log_dir/images` and, if
-    `png_dir` is set, to `png_dir/samples_epoch_XXXX.png`.
+    `png_dir` is set, to `png_dir/samples_epoch_0001.png` and so on.
 
     Args:
         log_dir: TensorBoard log directory, or None for PNGs only.

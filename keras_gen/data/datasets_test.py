@@ -37,26 +37,6 @@ def test_digits_and_mixtures():
         assert data.toy_metrics(points, name)["high_quality"] > 0.95
 
 
-def test_toy_metrics_count_modes_quality_and_reverse_kl():
-    from keras_gen.data import toy
-
-    real = toy.sample("grid25", 2500, seed=3)
-    metrics = data.toy_metrics(real, "grid25")
-    # In 2D, P(|x - mu| <= 3 std) = 1 - exp(-9 / 2) = 0.9889.
-    assert metrics["modes"] == 25
-    assert abs(metrics["high_quality"] - (1 - np.exp(-4.5))) < 0.006
-    assert metrics["reverse_kl"] < 0.02
-    # All samples on one mode: 1 mode, KL = log 25.
-    means, _ = toy.centers("grid25")
-    collapsed = np.repeat(means[:1] / toy.scale("grid25"), 100, axis=0)
-    metrics = data.toy_metrics(collapsed, "grid25")
-    assert metrics["modes"] == 1
-    np.testing.assert_allclose(metrics["reverse_kl"], np.log(25))
-    # Points between modes are not high quality.
-    between = np.full((10, 2), 1.0 / toy.scale("grid25"))
-    assert data.toy_metrics(between, "grid25")["high_quality"] == 0.0
-
-
 def test_from_numpy_scales_uint8_and_rejects_bad_data():
     dataset, info = data.from_numpy(np.full((4, 6, 6), 255, "uint8"), batch_size=4)
     x = next(iter(dataset)).numpy()

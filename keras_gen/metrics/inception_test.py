@@ -5,7 +5,6 @@ import pytest
 
 from keras_gen.metrics import inception
 from keras_gen.metrics import random_weights
-from keras_gen.metrics import torch_checkpoint
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 
@@ -66,18 +65,6 @@ def test_missing_weights_say_which_file_and_where(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match=r"pt_inception-2015-12-05-6726825d\.pth") as e:
         inception.InceptionFID()
     assert str(tmp_path) in str(e.value)
-
-
-@pytest.mark.parametrize("name", ["zip", "legacy"])
-def test_torch_checkpoint_reader(name):
-    state = torch_checkpoint.load_state_dict(os.path.join(TESTDATA, f"state_{name}.pth"))
-    assert list(state) == ["conv.weight", "transposed", "bn.running_mean", "steps"]
-    np.testing.assert_array_equal(state["conv.weight"],
-                                  np.arange(24, dtype="float32").reshape(2, 3, 2, 2))
-    np.testing.assert_array_equal(state["transposed"], np.arange(12.0).reshape(3, 4).T)
-    assert state["transposed"].dtype == np.float64
-    np.testing.assert_array_equal(state["bn.running_mean"], [0.5, -0.5])
-    assert state["steps"].dtype == np.int64 and int(state["steps"]) == 7
 
 
 def test_inception_fid_extractor_end_to_end_with_given_weights(parity_network):

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from keras_gen import data
+from keras_gen.data import toy
+
+
+
+def test_toy_metrics_count_modes_quality_and_reverse_kl():
+    real = toy.sample("grid25", 2500, seed=3)
+    metrics = data.toy_metrics(real, "grid25")
+    # In 2D, P(|x - mu| <= 3 std) = 1 - exp(-9 / 2) = 0.9889.
+    assert metrics["modes"] == 25
+    assert abs(metrics["high_quality"] - (1 - np.exp(-4.5))) < 0.006
+    assert metrics["reverse_kl"] < 0.02
+    # All samples on one mode: 1 mode, KL = log 25.
+    means, _ = toy.centers("grid25")
+    collapsed = np.repeat(means[:1] / toy.scale("grid25"), 100, axis=0)
+    metrics = data.toy_metrics(collapsed, "grid25")
+    assert metrics["modes"] == 1
+    np.testing.assert_allclose(metrics["reverse_kl"], np.log(25))
+    # Points between modes are not high quality.
+    between = np.full((10, 2), 1.0 / toy.scale("grid25"))
+    assert data.toy_metrics(between, "grid25")["high_quality"] == 0.0
+
+
+def test_mixture_centres_and_scale():
+    means, std = toy.centers("grid25")
+    assert means.shape == (25, 2) and std == 0.05
+    assert set(np.unique(means)) == {-4.0, -2.0, 0.0, 2.0, 4.0}
+    means, std = toy.centers("ring8")
+    np.testing.assert_allclose(np.linalg.norm(means, axis=1), 2.0)
+    assert std == 0.02
+    assert np.abs(toy.sample("grid25", 1000)).max() <= 1.0
+    with pytest.raises(ValueError, match="name='moons'"):
+        toy.centers("moons")
+    with pytest.raises(ValueError, match=r"shape \(3, 3\)"):
+        data.toy_metrics(np.zeros((3, 3)), "ring8")
