@@ -29,6 +29,7 @@ if keras.backend.backend() != "tensorflow":
 from keras_gen import callbacks  # noqa: E402
 from keras_gen import data  # noqa: E402
 from keras_gen import losses  # noqa: E402
+from keras_gen import metrics  # noqa: E402
 from keras_gen import models  # noqa: E402
 from keras_gen import networks  # noqa: E402
 from keras_gen.utils.errors import NonFiniteLossError  # noqa: E402

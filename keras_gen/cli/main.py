@@ -1,7 +1,8 @@
-"""The `keras-gen` command line: train, sample, list."""
+"""The `keras-gen` command line: train, sample, stats, evaluate, weights, list."""
 
 import argparse
 import os
+import signal
 import sys
 import time
 
@@ -182,6 +183,9 @@ def train(args):
         callbacks.Backup(backup_dir),
     ]
     final = os.path.join(logdir, "model.keras")
+    # Ctrl-C saves and exits, also where the shell started us with SIGINT
+    # ignored (a background job of a script), which Python would otherwise keep.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=args.verbose,
                   shuffle=False,
