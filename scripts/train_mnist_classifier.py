@@ -11,7 +11,6 @@ import argparse
 import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_gen import data
