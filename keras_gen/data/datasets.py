@@ -199,7 +199,7 @@ def _load_tfds(name, split, batch_size, labels, shuffle, seed, data_dir, downloa
         if not download:
             raise FileNotFoundError(
                 f"tensorflow-datasets has no prepared copy of {dataset_name!r} in "
-                f"{builder.data_dir_root if hasattr(builder, 'data_dir_root') else data_dir}. "
+                f"{builder.data_dir_root}. "
                 "Pass download=True (`--download` on the command line) on a machine "
                 f"with internet access, or run `tfds build {dataset_name}` there and copy "
                 "the resulting folder into `data_dir` (default ~/tensorflow_datasets).") from missing

@@ -132,7 +132,7 @@ class GAN(keras.Model):
         }
         self.generator_optimizer = None
         self.discriminator_optimizer = None
-        self._generate_functions = {}
+        self._sample_function = None
         object.__setattr__(self, "_step_state", threading.local())
         # The networks are built; marking the model built stops `fit()` from
         # tracing `call` on a data batch (which takes latents, not data).
@@ -544,7 +544,7 @@ class GAN(keras.Model):
 
     def _generate_function(self):
         """The compiled sampling function, traced once per model."""
-        if "sample" not in self._generate_functions:
+        if self._sample_function is None:
             generator = self.ema_generator or self.generator
             signature = [tf.TensorSpec([None, self.latent_dim], tf.float32)]
             if self.conditional:
@@ -556,8 +556,8 @@ class GAN(keras.Model):
                     self.run_generator(latents, labels, training=False, generator=generator),
                     "float32")
 
-            self._generate_functions["sample"] = sample
-        return self._generate_functions["sample"]
+            self._sample_function = sample
+        return self._sample_function
 
     # ------------------------------------------------------------------ saving
 
