@@ -118,8 +118,15 @@ def test_list_and_help():
     for name in ("gan", "dcgan", "wgan_gp", "sngan", "lsgan", "conditional_gan", "acgan",
                  "mnist5k", "grid25", "ring8", "digits"):
         assert name in out
-    for command in ([], ["train"], ["sample"], ["list"]):
+    for command in ([], ["train"], ["sample"], ["list"], ["weights"]):
         assert "usage: keras-gen" in _run(*command, "--help")
+
+
+def test_weights_where_names_both_files(tmp_path):
+    (tmp_path / "inception-2015-12-05.tgz").write_bytes(b"")
+    out = _run("weights", "where", "--dir", str(tmp_path))
+    assert f"{tmp_path / 'pt_inception-2015-12-05-6726825d.pth'} (missing)" in out
+    assert f"{tmp_path / 'inception-2015-12-05.tgz'} (present)" in out
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path):

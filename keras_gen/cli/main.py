@@ -82,9 +82,15 @@ def _parser():
 
     weights = commands.add_parser(
         "weights", help="manage weight files of feature extractors",
-        description="`keras-gen weights fetch` downloads pytorch-fid's FID Inception weights "
-                    "with a SHA-256 check into the cache directory (needs the internet).")
+        description="`keras-gen weights fetch` downloads the FID Inception weights into the "
+                    "cache directory (needs the internet): pytorch-fid's .pth, checked against "
+                    "the SHA-256 digits in its name, or with `--source tf_graph` the original "
+                    "inception-2015-12-05.tgz, checked to hold the whole network (and against "
+                    "--sha256 when given). `keras-gen weights where` shows where they go.")
     weights.add_argument("action", choices=["fetch", "where"])
+    weights.add_argument("--source", choices=["pytorch_fid", "tf_graph"], default="pytorch_fid",
+                         help="which weight file to fetch (default: pytorch_fid)")
+    weights.add_argument("--sha256", help="expected SHA-256 of the downloaded file")
     weights.add_argument("--dir", help="cache directory (default: $KERAS_GEN_CACHE or "
                                        "~/.keras/keras_gen)")
 
@@ -303,14 +309,16 @@ def manage_weights(args):
 
     directory = args.dir or inception.cache_dir()
     if args.action == "where":
-        path = os.path.join(directory, inception.WEIGHTS_FILE)
-        print(f"{path} ({'present' if os.path.exists(path) else 'missing'})")
+        for name, _ in inception.WEIGHT_SOURCES.values():
+            path = os.path.join(directory, name)
+            print(f"{path} ({'present' if os.path.exists(path) else 'missing'})")
         return 0
+    name, url = inception.WEIGHT_SOURCES[args.source]
     try:
-        path = inception.fetch_weights(directory)
+        path = inception.fetch_weights(directory, source=args.source, sha256=args.sha256)
     except OSError as error:
-        raise SystemExit(f"keras-gen weights fetch: could not download {inception.WEIGHTS_URL} "
-                         f"({error}). Download it elsewhere and copy it into {directory}.")
+        raise SystemExit(f"keras-gen weights fetch: could not download {url} "
+                         f"({error}). Download {name} elsewhere and copy it into {directory}.")
     print(f"FID Inception weights: {path}")
     return 0
 

@@ -5,16 +5,19 @@ pytorch-fid and torch-fidelity (`FIDInceptionA/C/E_1/E_2` of pytorch-fid), not
 `keras.applications.InceptionV3`: 1008 classes, batch norm with eps 1e-3,
 average pools that do not count padding, max pooling in the last block, 2048-d
 pool3 features and 1008 logits without bias. Layer names follow the PyTorch
-module names, so pytorch-fid's weight file maps onto it one to one.
+module names, so pytorch-fid's weight file maps onto it one to one; the
+original `inception-2015-12-05.tgz` is read through `inception_graph`.
 """
 
 import os
+import tarfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_gen.metrics import extractors
+from keras_gen.metrics import inception_graph
 from keras_gen.metrics import torch_checkpoint
 
 WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
@@ -22,6 +25,10 @@ WEIGHTS_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_we
                + WEIGHTS_FILE)
 #: torch.hub's convention: the file name carries the first hex digits of its SHA-256.
 WEIGHTS_SHA256_PREFIX = "6726825d"
+GRAPH_FILE = "inception-2015-12-05.tgz"
+GRAPH_URL = "http://download.tensorflow.org/models/image/imagenet/" + GRAPH_FILE
+#: `fetch_weights(source=...)` -> (file name, URL).
+WEIGHT_SOURCES = {"pytorch_fid": (WEIGHTS_FILE, WEIGHTS_URL), "tf_graph": (GRAPH_FILE, GRAPH_URL)}
 FEATURE_DIM = 2048
 NUM_CLASSES = 1008
 
@@ -195,6 +202,41 @@ def preprocess(images):
     return (resized - 128.0) / 128.0
 
 
+def state_dict_hash(state, length=16):
+    """SHA-256 of the tensors the network uses (names, shapes, float32 bytes), first `length` hex digits.
+
+    The protocol records this rather than a file hash, so statistics made from
+    pytorch-fid's `.pth` and from the original `.tgz` (the same tensors) stay
+    comparable, and any other weights do not.
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        if name == "fc.bias":
+            continue
+        array = np.ascontiguousarray(state[name], dtype="float32")
+        digest.update(f"{name}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()[:length]
+
+
+def load_weights(path):
+    """The pytorch-fid state dict of a weight file: `.pth` (pytorch-fid) or `.tgz`/`.pb` (original graph)."""
+    if str(path).endswith(".pb") or tarfile.is_tarfile(path):
+        return inception_graph.graph_state_dict(path)
+    return torch_checkpoint.load_state_dict(path)
+
+
+def default_weights():
+    """The first of `WEIGHTS_FILE` and `GRAPH_FILE` present in `cache_dir()`, else None."""
+    for name in (WEIGHTS_FILE, GRAPH_FILE):
+        path = os.path.join(cache_dir(), name)
+        if os.path.exists(path):
+            return path
+    return None
+
+
 class InceptionFID:
     """FID/IS feature extractor: `extractor(images)` -> 2048-d features and 1008 logits.
 
@@ -204,9 +246,12 @@ class InceptionFID:
 
     Args:
         weights: path of pytorch-fid's `pt_inception-2015-12-05-6726825d.pth`
-            (default: that file in `cache_dir()`; `keras-gen weights fetch`
-            downloads it there when online).
+            or of the original `inception-2015-12-05.tgz` (or the
+            `classify_image_graph_def.pb` inside it). Default: whichever of
+            the two is in `cache_dir()`; `keras-gen weights fetch` downloads
+            them there when online.
         batch_size: images per forward pass.
+        state_dict: pytorch-fid-named tensors to use instead of a file.
 
     Raises:
         FileNotFoundError: when the weight file is missing, saying which file
@@ -220,20 +265,16 @@ class InceptionFID:
     def __init__(self, weights=None, batch_size=50, state_dict=None):
         self.model = build_inception_fid()
         if state_dict is None:
-            weights = weights or os.path.join(cache_dir(), WEIGHTS_FILE)
-            if not os.path.exists(weights):
+            weights = weights or default_weights()
+            if weights is None or not os.path.exists(weights):
                 raise FileNotFoundError(
-                    f"The FID Inception weights are not at {weights}. Get {WEIGHTS_FILE} "
-                    f"from {WEIGHTS_URL} (or run `keras-gen weights fetch` where there is "
-                    f"internet) and put it in {cache_dir()} (or set KERAS_GEN_CACHE), or pass "
-                    "weights=PATH.")
-            state_dict = torch_checkpoint.load_state_dict(weights)
-            from keras_gen.metrics.mnist_classifier import file_hash
-
-            self.weights_hash = file_hash(weights)
-        else:
-            self.weights_hash = "state_dict"
+                    f"The FID Inception weights are not at {weights or cache_dir()}. Get "
+                    f"{WEIGHTS_FILE} from {WEIGHTS_URL} or {GRAPH_FILE} from {GRAPH_URL} (or run "
+                    "`keras-gen weights fetch` where there is internet) and put it in "
+                    f"{cache_dir()} (or set KERAS_GEN_CACHE), or pass weights=PATH.")
+            state_dict = load_weights(weights)
         load_torch_state_dict(self.model, state_dict)
+        self.weights_hash = state_dict_hash(state_dict)
         self.batch_size = batch_size
         self._forward = tf.function(lambda x: self.model(preprocess(x), training=False),
                                     reduce_retracing=True)
@@ -250,36 +291,64 @@ class InceptionFID:
         return extractors.run_in_batches(self._forward, images, self.batch_size)
 
 
-def fetch_weights(directory=None, url=WEIGHTS_URL):
-    """Downloads pytorch-fid's weight file into `directory` and checks its SHA-256.
+def _check_graph_file(path):
+    state = inception_graph.graph_state_dict(path)
+    load_torch_state_dict(build_inception_fid(), state)
 
-    The file is written under a temporary name and renamed only when its
-    SHA-256 starts with `WEIGHTS_SHA256_PREFIX` (the digits in its name).
+
+def fetch_weights(directory=None, source="pytorch_fid", url=None, sha256=None):
+    """Downloads FID Inception weights into `directory`, checked before they are kept.
+
+    The file is written under a temporary name and renamed only after the check:
+
+    - `source="pytorch_fid"`: pytorch-fid's `.pth`, whose SHA-256 must start with
+      `WEIGHTS_SHA256_PREFIX` (the digits in its name, torch.hub's convention).
+    - `source="tf_graph"`: the original `inception-2015-12-05.tgz`. Its
+      publisher states no digest, so the full SHA-256 is compared with
+      `sha256` when given, and the archive must in any case hold every tensor
+      of the FID network with the right shape.
 
     Returns:
         The path of the weight file.
 
     Raises:
-        ValueError: if the downloaded file's hash does not match.
+        ValueError: if the downloaded file fails its check (it is deleted).
     """
     import hashlib
     import urllib.request
 
+    if source not in WEIGHT_SOURCES:
+        raise ValueError(f"`source` must be one of {sorted(WEIGHT_SOURCES)}. "
+                         f"Received: source={source!r}")
+    name, default_url = WEIGHT_SOURCES[source]
     directory = directory or cache_dir()
     os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, WEIGHTS_FILE)
+    path = os.path.join(directory, name)
     if os.path.exists(path):
         return path
     temporary = path + ".part"
     digest = hashlib.sha256()
-    with urllib.request.urlopen(url, timeout=60) as response, open(temporary, "wb") as out:
+    with urllib.request.urlopen(url or default_url, timeout=60) as response, \
+            open(temporary, "wb") as out:
         for chunk in iter(lambda: response.read(1 << 20), b""):
             digest.update(chunk)
             out.write(chunk)
-    if not digest.hexdigest().startswith(WEIGHTS_SHA256_PREFIX):
+    try:
+        if source == "pytorch_fid" and not digest.hexdigest().startswith(WEIGHTS_SHA256_PREFIX):
+            raise ValueError(f"The downloaded {name} has SHA-256 {digest.hexdigest()}, which "
+                             f"does not start with {WEIGHTS_SHA256_PREFIX}; it was deleted.")
+        if sha256 is not None and digest.hexdigest() != sha256.lower():
+            raise ValueError(f"The downloaded {name} has SHA-256 {digest.hexdigest()}, not "
+                             f"sha256={sha256!r}; it was deleted.")
+        if source == "tf_graph":
+            try:
+                _check_graph_file(temporary)
+            except ValueError as error:
+                raise ValueError(f"The downloaded {name} is not the FID Inception graph "
+                                 f"({error}); it was deleted.") from error
+    except ValueError:
         os.remove(temporary)
-        raise ValueError(f"The downloaded {WEIGHTS_FILE} has SHA-256 {digest.hexdigest()}, "
-                         f"which does not start with {WEIGHTS_SHA256_PREFIX}; it was deleted.")
+        raise
     os.replace(temporary, path)
     return path
 
