@@ -90,8 +90,7 @@ def test_each_replica_draws_its_own_latents():
 
     @tf.function
     def draw(x):
-        model._step_state.batch = distribution.BatchContext(x)
-        model._step_state.counter = tf.constant(0, tf.int64)
+        model.begin_step(distribution.BatchContext(x), tf.constant(0, tf.int64))
         return model.draw(gan_module.LATENTS_FOR_DISCRIMINATOR, model.sample_latents)
 
     first, second = strategy.experimental_local_results(strategy.run(draw, args=(batch,)))

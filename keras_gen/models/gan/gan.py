@@ -1,16 +1,14 @@
 """The adversarial training process that every GAN of keras_gen specialises."""
 
-import threading
-
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_gen import losses
 from keras_gen import networks
+from keras_gen.models import base
 from keras_gen.networks import common
 from keras_gen.utils import distribution
-from keras_gen.utils.errors import NonFiniteLossError
 
 # Streams of the stateless random draws; each draw's seed is
 # (seed, optimizer step * 64 + stream), so the draws of a step depend only on
@@ -21,7 +19,7 @@ PENALTY_DRAWS = 2
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class GAN(keras.Model):
+class GAN(base.GenerativeModel):
     """Generative adversarial network (Goodfellow et al. 2014, arXiv:1406.2661).
 
     The base class owns `train_step`: per batch it updates the discriminator
@@ -68,8 +66,6 @@ class GAN(keras.Model):
 
     #: Log key of `discriminator_penalty`'s term, or None when there is none.
     penalty_name = None
-    #: Whether training and sampling need class labels.
-    conditional = False
     #: Log keys of the auxiliary classifier terms, or None.
     auxiliary_names = None
     #: Default loss of the class (subclasses fix their paper's loss).
@@ -78,12 +74,7 @@ class GAN(keras.Model):
     def __init__(self, generator=None, discriminator=None, latent_dim=None,
                  loss=None, discriminator_steps=1, ema_decay=None, seed=None,
                  data_shape=None, num_classes=None, **kwargs):
-        super().__init__(**kwargs)
-        self.num_classes = common.check_num_classes(num_classes)
-        if self.conditional and self.num_classes is None:
-            raise ValueError(
-                f"{type(self).__name__} is conditional and needs `num_classes` "
-                f"(an int >= 2). Received: num_classes={num_classes!r}")
+        super().__init__(seed=seed, num_classes=num_classes, **kwargs)
         self.discriminator_steps = common.check_positive_int(
             discriminator_steps, "discriminator_steps")
         if ema_decay is not None and not 0.0 <= float(ema_decay) < 1.0:
@@ -91,15 +82,12 @@ class GAN(keras.Model):
                 f"`ema_decay` must be None or in [0, 1). Received: ema_decay={ema_decay!r}")
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.adversarial_loss = losses.get(self.default_loss if loss is None else loss)
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
-        self.seed = common.check_positive_int(seed, "seed", minimum=0)
 
         if (generator is None) != (discriminator is None):
             raise ValueError(
                 "Pass both `generator` and `discriminator`, or neither (with "
-                f"`data_shape`). Received: generator={_describe(generator)}, "
-                f"discriminator={_describe(discriminator)}")
+                f"`data_shape`). Received: generator={base.describe(generator)}, "
+                f"discriminator={base.describe(discriminator)}")
         if generator is None:
             if data_shape is None:
                 raise ValueError(
@@ -120,7 +108,6 @@ class GAN(keras.Model):
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
 
-        self.seed_generator = keras.random.SeedGenerator(self.seed, name="sampling_seed")
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
@@ -132,8 +119,6 @@ class GAN(keras.Model):
         }
         self.generator_optimizer = None
         self.discriminator_optimizer = None
-        self._sample_function = None
-        object.__setattr__(self, "_step_state", threading.local())
         # The networks are built; marking the model built stops `fit()` from
         # tracing `call` on a data batch (which takes latents, not data).
         self.built = True
@@ -173,8 +158,8 @@ class GAN(keras.Model):
             raise ValueError(
                 "`generator` and `discriminator` must be built models with known "
                 f"inputs (functional or Sequential with an Input). Received: "
-                f"generator={_describe(self.generator)}, "
-                f"discriminator={_describe(self.discriminator)}")
+                f"generator={base.describe(self.generator)}, "
+                f"discriminator={base.describe(self.discriminator)}")
         expected_inputs = 2 if self.conditional else 1
         if len(g_inputs) != expected_inputs:
             raise ValueError(
@@ -238,8 +223,8 @@ class GAN(keras.Model):
         self._compile_kwargs = dict(kwargs)
         self._user_optimizers = (generator_optimizer, discriminator_optimizer)
         if self.dtype_policy.name == "mixed_float16":
-            generator_optimizer = _loss_scaled(generator_optimizer)
-            discriminator_optimizer = _loss_scaled(discriminator_optimizer)
+            generator_optimizer = base.loss_scaled(generator_optimizer)
+            discriminator_optimizer = base.loss_scaled(discriminator_optimizer)
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         with self.distribute_strategy.scope():
@@ -311,22 +296,6 @@ class GAN(keras.Model):
                     tf.cast(outputs[1], "float32"))
         return tf.cast(outputs, "float32"), None
 
-    def draw(self, stream, sampler):
-        """This replica's slice of a stateless draw for the step's global batch.
-
-        For use inside the hooks during a train step. The seed is derived from
-        the model's `seed`, the update being made (the optimizer step counts
-        read once when the train step starts) and `stream`.
-
-        Args:
-            stream: an int < 64 naming what is drawn.
-            sampler: `fn(global_batch_size, seed) -> tensor`.
-        """
-        batch = self._step_state.batch
-        seed = distribution.stateless_seed(self.seed, self._step_state.counter, stream)
-        # Noise carries no gradient, also when a hook draws inside a tape.
-        return tf.stop_gradient(batch.local_slice(sampler(batch.global_size, seed)))
-
     @property
     def loss_scale(self):
         """The discriminator optimizer's dynamic loss scale, or None."""
@@ -335,64 +304,23 @@ class GAN(keras.Model):
             return optimizer.dynamic_scale
         return None
 
-    def _unpack(self, data):
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if sample_weight is not None:
-            raise ValueError(
-                f"{type(self).__name__} does not take sample weights. "
-                "Received: sample_weight")
-        if isinstance(x, (list, tuple)):
-            x = x[0]
-        shape = tuple(x.shape[1:])
-        if shape != self.data_shape:
-            raise ValueError(
-                f"The training data must have samples of shape {self.data_shape} "
-                f"(the networks' data shape). Received: x with sample shape {shape}")
-        needs_labels = self.conditional
-        if needs_labels and y is None:
-            raise ValueError(
-                f"{type(self).__name__} is conditional: pass labels, e.g. "
-                "fit(x=images, y=labels) or a dataset of (images, labels). Received: y=None")
-        x = tf.cast(x, self.compute_dtype)
-        if not needs_labels:
-            return x, None
-        y = tf.reshape(tf.cast(y, "int32"), [-1])
-        with tf.control_dependencies([
-            tf.debugging.assert_non_negative(y, message="labels must be >= 0"),
-            tf.debugging.assert_less(
-                y, self.num_classes,
-                message=f"labels must be < num_classes={self.num_classes}"),
-        ]):
-            y = tf.identity(y)
-        return x, y
-
     # ------------------------------------------------------------------ training
 
     def train_step(self, data):
-        real, labels = self._unpack(data)
+        real, labels = self.unpack(data)
         batch = distribution.BatchContext(real)
-        # Read by `draw` in the hooks while this step is traced. Thread-local:
-        # MirroredStrategy traces each replica's step in its own thread, and
-        # they interleave at every optimizer update.
-        self._step_state.batch = batch
         # The step counts are read once, before any update, so every draw of
         # this step has a seed that is fixed when the step starts: even counters
         # for discriminator updates, odd ones for the generator's.
         d_start = tf.identity(self.discriminator_optimizer.iterations)
         g_start = tf.identity(self.generator_optimizer.iterations)
         for i in range(self.discriminator_steps):
-            self._step_state.counter = 2 * (d_start + i)
+            self.begin_step(batch, 2 * (d_start + i))
             self._discriminator_step(real, labels, batch)
-        self._step_state.counter = 2 * g_start + 1
+        self.begin_step(batch, 2 * g_start + 1)
         self._generator_step(labels, batch)
         logs = {m.name: m.result() for m in self.metrics}
         return distribution.logs_for_fit(logs, self.distribute_strategy)
-
-    def _track(self, tracker, per_example, batch):
-        # Weighted by the local batch, so the trackers' summed state gives the
-        # global mean across replicas.
-        local = tf.cast(batch.local_size, "float32")
-        tracker.update_state(tf.reduce_sum(per_example) / local, sample_weight=local)
 
     def _discriminator_step(self, real, labels, batch):
         latents = self.draw(LATENTS_FOR_DISCRIMINATOR, self.sample_latents)
@@ -404,18 +332,18 @@ class GAN(keras.Model):
             penalty = self.discriminator_penalty(real, fake, labels)
             if penalty is not None:
                 per_example += penalty
-                self._track(self._extra_trackers[self.penalty_name], penalty, batch)
+                self.track(self._extra_trackers[self.penalty_name], penalty, batch)
             auxiliary = self.discriminator_auxiliary_loss(real_aux, fake_aux, labels)
             if auxiliary is not None:
                 per_example += auxiliary
-                self._track(self._extra_trackers[self.auxiliary_names[0]], auxiliary, batch)
+                self.track(self._extra_trackers[self.auxiliary_names[0]], auxiliary, batch)
             loss = batch.mean(per_example)
             scaled = self.discriminator_optimizer.scale_loss(loss)
         variables = self.discriminator.trainable_variables
         self.discriminator_optimizer.apply(tape.gradient(scaled, variables), variables)
-        self._track(self.d_loss_tracker, per_example, batch)
-        self._track(self.d_real_tracker, tf.reshape(real_logits, [-1]), batch)
-        self._track(self.d_fake_tracker, tf.reshape(fake_logits, [-1]), batch)
+        self.track(self.d_loss_tracker, per_example, batch)
+        self.track(self.d_real_tracker, tf.reshape(real_logits, [-1]), batch)
+        self.track(self.d_fake_tracker, tf.reshape(fake_logits, [-1]), batch)
 
     def _generator_step(self, labels, batch):
         latents = self.draw(LATENTS_FOR_GENERATOR, self.sample_latents)
@@ -426,12 +354,12 @@ class GAN(keras.Model):
             auxiliary = self.generator_auxiliary_loss(fake_aux, labels)
             if auxiliary is not None:
                 per_example += auxiliary
-                self._track(self._extra_trackers[self.auxiliary_names[1]], auxiliary, batch)
+                self.track(self._extra_trackers[self.auxiliary_names[1]], auxiliary, batch)
             loss = batch.mean(per_example)
             scaled = self.generator_optimizer.scale_loss(loss)
         variables = self.generator.trainable_variables
         self.generator_optimizer.apply(tape.gradient(scaled, variables), variables)
-        self._track(self.g_loss_tracker, per_example, batch)
+        self.track(self.g_loss_tracker, per_example, batch)
         if self.ema_generator is not None:
             # `weights` lists both networks' variables in creation order; the
             # non-trainable ones (batch-norm statistics) are copied.
@@ -444,58 +372,16 @@ class GAN(keras.Model):
                 distribution.update_moving_average(
                     [a for a, _ in frozen], [v for _, v in frozen], 0.0)
 
-    @property
-    def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
-                self.d_fake_tracker, *self._extra_trackers.values()]
-
-    def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
-        """`keras.Model.fit` with input checks and a stop on a non-finite loss.
-
-        Numpy inputs are checked before training starts (sample shape, labels
-        present and within `num_classes`). A NaN or infinite loss raises
-        `keras_gen.NonFiniteLossError` naming the loss at the end of the batch
-        where it appeared, before any later callback (such as a checkpoint) runs.
-        """
+    def check_compiled(self):
         if self.generator_optimizer is None:
             raise ValueError(
                 f"Call {type(self).__name__}.compile(generator_optimizer=..., "
                 "discriminator_optimizer=...) before fit().")
-        if isinstance(x, np.ndarray):
-            self._check_arrays(x, y)
-        if isinstance(x, tf.data.Dataset):
-            # A dataset shuffles itself; Keras would warn that shuffle=True is ignored.
-            kwargs.setdefault("shuffle", False)
-        callbacks = [StopOnNonFiniteLoss(), *(callbacks or [])]
-        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
 
-    def _check_arrays(self, x, y):
-        if tuple(x.shape[1:]) != self.data_shape:
-            raise ValueError(
-                f"`x` must hold samples of shape {self.data_shape}, the networks' "
-                f"data shape. Received: x with shape {x.shape}")
-        if not self.conditional:
-            return
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} is conditional: pass `y` with one label "
-                "per sample. Received: y=None")
-        self._check_labels(np.asarray(y), "y", len(x))
-
-    def _check_labels(self, labels, name, num_samples):
-        labels = np.asarray(labels)
-        if labels.ndim == 2 and labels.shape[1] == 1:
-            labels = labels[:, 0]
-        if labels.shape != (num_samples,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(
-                f"`{name}` must hold {num_samples} integer labels. Received: {name} "
-                f"with shape {labels.shape} and dtype {labels.dtype}")
-        bad = labels[(labels < 0) | (labels >= self.num_classes)]
-        if bad.size:
-            raise ValueError(
-                f"`{name}` must lie in [0, num_classes={self.num_classes}). "
-                f"Received: {name} containing {np.unique(bad)[:5].tolist()}")
-        return labels.astype("int32")
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
+                self.d_fake_tracker, *self._extra_trackers.values()]
 
     # ------------------------------------------------------------------ sampling
 
@@ -517,24 +403,13 @@ class GAN(keras.Model):
         common.check_positive_int(num_samples, "num_samples")
         batch_size = common.check_positive_int(
             batch_size or min(num_samples, 256), "batch_size")
-        if seed is None:
-            base = self.seed_generator.next()
-        else:
-            base = tf.constant([common.check_positive_int(seed, "seed", minimum=0), 0],
-                               dtype="int64")
-        base = tf.cast(base, "int64")
-        if self.conditional:
-            if labels is None:
-                labels = np.arange(num_samples) % self.num_classes
-            labels = self._check_labels(labels, "labels", num_samples)
-        elif labels is not None:
-            raise ValueError(
-                f"{type(self).__name__} is not conditional. Received: labels")
+        base_seed = self.sampling_seed(seed)
+        labels = self.generation_labels(labels, num_samples)
         function = self._generate_function()
         outputs = []
         for i, start in enumerate(range(0, num_samples, batch_size)):
             size = min(batch_size, num_samples - start)
-            seed_i = tf.random.experimental.stateless_fold_in(base, i)
+            seed_i = tf.random.experimental.stateless_fold_in(base_seed, i)
             latents = self.sample_latents(size, seed_i)
             args = (latents,)
             if self.conditional:
@@ -581,41 +456,3 @@ class GAN(keras.Model):
         for key in ("generator", "discriminator"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
-
-    def save_own_variables(self, store):
-        super().save_own_variables(store)
-        store["sampling_seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
-
-    def load_own_variables(self, store):
-        if "sampling_seed_state" in store:
-            self.seed_generator.state.assign(store["sampling_seed_state"])
-
-
-class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Raises `NonFiniteLossError` when a logged loss is NaN or infinite.
-
-    `GAN.fit` puts it first in the callback list, so it runs before any
-    checkpoint callback of the same batch.
-    """
-
-    def on_train_batch_end(self, batch, logs=None):
-        for name, value in (logs or {}).items():
-            value = np.asarray(value, dtype="float64")
-            if not np.all(np.isfinite(value)):
-                raise NonFiniteLossError(
-                    f"`{name}` became {value.reshape(-1)[0]} at batch {batch}; "
-                    "training stopped before any later callback (checkpoints "
-                    "included) ran. Lower the learning rates or check the data.")
-
-
-def _loss_scaled(optimizer):
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return optimizer
-    return keras.optimizers.LossScaleOptimizer(optimizer)
-
-
-def _describe(network):
-    if network is None:
-        return "None"
-    return f"{type(network).__name__}(name={getattr(network, 'name', '?')!r})"
-

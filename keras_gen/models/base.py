@@ -1,0 +1,219 @@
+"""What every training process of keras_gen shares.
+
+Seeded stateless draws sliced per replica, loss trackers that add up across
+replicas, label checks, the `fit()` guards and the saved sampling-seed state.
+"""
+
+import threading
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gen.networks import common
+from keras_gen.utils import distribution
+from keras_gen.utils.errors import NonFiniteLossError
+
+
+class GenerativeModel(keras.Model):
+    """Base of the GAN and VAE families: a `keras.Model` whose `train_step` draws noise.
+
+    Random draws made during training come from stateless seeds derived from
+    `seed`, an update counter read when the step starts and a stream number, and
+    are made for the whole global batch, each replica taking its slice: the
+    draws of a step are the same on one device or many, before or after a save.
+
+    Args:
+        seed: int seed of every random draw (drawn at random when None and
+            stored in the config).
+        num_classes: number of classes of a conditional model, or None.
+        **kwargs: passed to `keras.Model` (`name`, `dtype`).
+    """
+
+    #: Whether training and sampling need class labels.
+    conditional = False
+
+    def __init__(self, seed=None, num_classes=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = common.check_num_classes(num_classes)
+        if self.conditional and self.num_classes is None:
+            raise ValueError(
+                f"{type(self).__name__} is conditional and needs `num_classes` "
+                f"(an int >= 2). Received: num_classes={num_classes!r}")
+        if seed is None:
+            seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
+        self.seed = common.check_positive_int(seed, "seed", minimum=0)
+        self.seed_generator = keras.random.SeedGenerator(self.seed, name="sampling_seed")
+        self._sample_function = None
+        object.__setattr__(self, "_step_state", threading.local())
+
+    # ------------------------------------------------------------------ draws
+
+    def begin_step(self, batch, counter):
+        """Sets the batch and update counter that `draw` reads while a step is traced.
+
+        Thread-local: MirroredStrategy traces each replica's step in its own
+        thread, and the threads interleave at every optimizer update.
+        """
+        self._step_state.batch = batch
+        self._step_state.counter = counter
+
+    def draw(self, stream, sampler):
+        """This replica's slice of a stateless draw for the step's global batch.
+
+        Args:
+            stream: an int < 64 naming what is drawn.
+            sampler: `fn(global_batch_size, seed) -> tensor`.
+        """
+        batch = self._step_state.batch
+        seed = distribution.stateless_seed(self.seed, self._step_state.counter, stream)
+        # Noise carries no gradient, also when a hook draws inside a tape.
+        return tf.stop_gradient(batch.local_slice(sampler(batch.global_size, seed)))
+
+    @staticmethod
+    def track(tracker, per_example, batch):
+        """Adds a per-example quantity to a `Mean` tracker so replicas sum to the global mean."""
+        local = tf.cast(batch.local_size, "float32")
+        tracker.update_state(tf.reduce_sum(tf.cast(per_example, "float32")) / local,
+                             sample_weight=local)
+
+    def sampling_seed(self, seed):
+        """The base seed of a `generate` call: `seed`, or the next state of `seed_generator`."""
+        if seed is None:
+            return tf.cast(self.seed_generator.next(), "int64")
+        return tf.constant([common.check_positive_int(seed, "seed", minimum=0), 0], dtype="int64")
+
+    # ------------------------------------------------------------------ labels and data
+
+    def check_labels(self, labels, name, num_samples):
+        """Checks host-side labels: `num_samples` integers in `[0, num_classes)`; returns int32."""
+        labels = np.asarray(labels)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.shape != (num_samples,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                f"`{name}` must hold {num_samples} integer labels. Received: {name} "
+                f"with shape {labels.shape} and dtype {labels.dtype}")
+        bad = labels[(labels < 0) | (labels >= self.num_classes)]
+        if bad.size:
+            raise ValueError(
+                f"`{name}` must lie in [0, num_classes={self.num_classes}). "
+                f"Received: {name} containing {np.unique(bad)[:5].tolist()}")
+        return labels.astype("int32")
+
+    def generation_labels(self, labels, num_samples):
+        """Labels for `generate`: checked, by default the classes in turn; None if unconditional."""
+        if self.conditional:
+            if labels is None:
+                labels = np.arange(num_samples) % self.num_classes
+            return self.check_labels(labels, "labels", num_samples)
+        if labels is not None:
+            raise ValueError(f"{type(self).__name__} is not conditional. Received: labels")
+        return None
+
+    def unpack(self, data):
+        """`(x, labels)` of a training batch, checked; labels are None when unconditional."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if sample_weight is not None:
+            raise ValueError(
+                f"{type(self).__name__} does not take sample weights. Received: sample_weight")
+        if isinstance(x, (list, tuple)):
+            x = x[0]
+        shape = tuple(x.shape[1:])
+        if shape != self.data_shape:
+            raise ValueError(
+                f"The training data must have samples of shape {self.data_shape} "
+                f"(the networks' data shape). Received: x with sample shape {shape}")
+        if self.conditional and y is None:
+            raise ValueError(
+                f"{type(self).__name__} is conditional: pass labels, e.g. "
+                "fit(x=images, y=labels) or a dataset of (images, labels). Received: y=None")
+        x = tf.cast(x, self.compute_dtype)
+        if not self.conditional:
+            return x, None
+        y = tf.reshape(tf.cast(y, "int32"), [-1])
+        with tf.control_dependencies([
+            tf.debugging.assert_non_negative(y, message="labels must be >= 0"),
+            tf.debugging.assert_less(
+                y, self.num_classes,
+                message=f"labels must be < num_classes={self.num_classes}"),
+        ]):
+            y = tf.identity(y)
+        return x, y
+
+    # ------------------------------------------------------------------ fit
+
+    def check_compiled(self):
+        """Raises a ValueError saying how to compile when `fit` comes first."""
+        if not self.compiled or self.optimizer is None:
+            raise ValueError(f"Call {type(self).__name__}.compile(optimizer=...) before fit().")
+
+    def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
+        """`keras.Model.fit` with input checks and a stop on a non-finite loss.
+
+        Numpy inputs are checked before training starts (sample shape, labels
+        present and within `num_classes`). A NaN or infinite loss raises
+        `keras_gen.NonFiniteLossError` naming the loss at the end of the batch
+        where it appeared, before any later callback (such as a checkpoint) runs.
+        """
+        self.check_compiled()
+        if isinstance(x, np.ndarray):
+            self._check_arrays(x, y)
+        if isinstance(x, tf.data.Dataset):
+            # A dataset shuffles itself; Keras would warn that shuffle=True is ignored.
+            kwargs.setdefault("shuffle", False)
+        callbacks = [StopOnNonFiniteLoss(), *(callbacks or [])]
+        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+
+    def _check_arrays(self, x, y):
+        if tuple(x.shape[1:]) != self.data_shape:
+            raise ValueError(
+                f"`x` must hold samples of shape {self.data_shape}, the networks' "
+                f"data shape. Received: x with shape {x.shape}")
+        if not self.conditional:
+            return
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} is conditional: pass `y` with one label "
+                "per sample. Received: y=None")
+        self.check_labels(np.asarray(y), "y", len(x))
+
+    # ------------------------------------------------------------------ saving
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store["sampling_seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
+
+    def load_own_variables(self, store):
+        if "sampling_seed_state" in store:
+            self.seed_generator.state.assign(store["sampling_seed_state"])
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Raises `NonFiniteLossError` when a logged loss is NaN or infinite.
+
+    `GenerativeModel.fit` puts it first in the callback list, so it runs before
+    any checkpoint callback of the same batch.
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            value = np.asarray(value, dtype="float64")
+            if not np.all(np.isfinite(value)):
+                raise NonFiniteLossError(
+                    f"`{name}` became {value.reshape(-1)[0]} at batch {batch}; "
+                    "training stopped before any later callback (checkpoints "
+                    "included) ran. Lower the learning rates or check the data.")
+
+
+def loss_scaled(optimizer):
+    """`optimizer` wrapped in a `LossScaleOptimizer` (for `mixed_float16`), unless it is one."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer)
+
+
+def describe(network):
+    if network is None:
+        return "None"
+    return f"{type(network).__name__}(name={getattr(network, 'name', '?')!r})"
