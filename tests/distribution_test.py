@@ -81,6 +81,39 @@ def test_conditional_two_replicas_match_one_device(cls):
         assert np.abs(w1 - w2).max() / np.maximum(np.abs(w1).max(), 1e-3) < 1e-5
 
 
+def _fit_one_step(build, x, y=None, strategy=None):
+    with (strategy or tf.distribute.get_strategy()).scope():
+        keras.utils.set_random_seed(3)
+        model = build()
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+    before = [w.copy() for w in model.get_weights()]
+    model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
+    return before, model.get_weights()
+
+
+@pytest.mark.parametrize("build, images", [
+    (lambda: models.VAE(data_shape=(4,), latent_dim=3, likelihood="gaussian", seed=11), False),
+    (lambda: models.ConditionalVAE(data_shape=(4,), latent_dim=3, num_classes=2, seed=11), False),
+    (lambda: models.VQVAE(data_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4, seed=11),
+     True),
+    (lambda: models.VQVAE(data_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4, seed=11,
+                          ema_decay=0.9), True),
+], ids=["vae", "conditional_vae", "vq_vae", "vq_vae_ema"])
+def test_variational_two_replicas_match_one_device(build, images):
+    rng = np.random.RandomState(0)
+    x = rng.uniform(-1, 1, (GLOBAL_BATCH, 8, 8, 1)).astype("float32") if images else _data()
+    y = np.array([0, 1, 1, 0, 1, 0, 0, 1]) if build().conditional else None
+    before_one, one = _fit_one_step(build, x, y)
+    before_two, two = _fit_one_step(build, x, y, _two_replicas())
+    for a, b in zip(before_one, before_two):
+        np.testing.assert_array_equal(a, b)
+    moved = 0
+    for w1, w2, w0 in zip(one, two, before_one):
+        assert np.abs(w1 - w2).max() / np.maximum(np.abs(w1).max(), 1e-3) < 1e-5
+        moved += int(not np.allclose(w1, w0))
+    assert moved >= len(one) // 2
+
+
 def test_each_replica_draws_its_own_latents():
     strategy = _two_replicas()
     with strategy.scope():

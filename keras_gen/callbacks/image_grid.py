@@ -1,8 +1,10 @@
-"""A fixed-seed picture of samples each epoch, to TensorBoard and to PNG files."""
+"""Pictures during training, to TensorBoard and to PNG files: a fixed-seed grid of
+samples, and inputs beside their reconstructions with latent interpolations."""
 
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_gen.utils import images
@@ -51,18 +53,21 @@ class ImageGridCallback(keras.callbacks.Callback):
             return
         kwargs = {"labels": self.labels} if self.labels is not None else {}
         samples = self.model.generate(self.num_samples, seed=self.seed, **kwargs)
-        grid = images.picture(samples)
-        if grid is None:
+        self.write("samples", images.picture(samples), epoch)
+
+    def write(self, tag, picture, epoch):
+        """Writes a uint8 picture as TensorBoard image `tag` and as `png_dir/<tag>_epoch_NNNN.png`."""
+        if picture is None:
             return
         if self.log_dir is not None:
             if self._writer is None:
                 self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "images"))
             with self._writer.as_default():
-                tf.summary.image("samples", grid[None], step=epoch)
+                tf.summary.image(tag, picture[None], step=epoch)
             self._writer.flush()
         if self.png_dir is not None:
-            self.last_png = os.path.join(self.png_dir, f"samples_epoch_{epoch + 1:04d}.png")
-            images.save_png(grid, self.last_png)
+            self.last_png = os.path.join(self.png_dir, f"{tag}_epoch_{epoch + 1:04d}.png")
+            images.save_png(picture, self.last_png)
 
     def on_train_end(self, logs=None):
         if self._writer is not None:
@@ -70,4 +75,60 @@ class ImageGridCallback(keras.callbacks.Callback):
             self._writer = None
 
 
+class ReconstructionGridCallback(ImageGridCallback):
+    """Inputs beside their reconstructions, and latent interpolations, every `every` epochs.
 
+    The `reconstructions` picture has the inputs in its first row and
+    `model.reconstruct(inputs)` below. For models with `interpolate` (the VAE
+    family), the `interpolations` picture has one row per consecutive pair of
+    inputs: `interpolation_steps` decodings of points on the line between their
+    posterior means. Both go to TensorBoard under `log_dir/images` and to
+    `png_dir/<tag>_epoch_NNNN.png`.
+
+    Args:
+        data: a few images `(n, *data_shape)` in [-1, 1] (8 to 16 read well).
+        log_dir: TensorBoard log directory, or None for PNGs only.
+        png_dir: directory for PNG files, or None.
+        labels: labels of `data`, for a conditional model.
+        every: write every this many epochs.
+        interpolation_steps: images per interpolation row (0: no interpolations).
+
+    Example:
+    ```python
+    x_test = next(iter(test_dataset))[:8]
+    vae.fit(dataset, epochs=10,
+            callbacks=[ReconstructionGridCallback(x_test, log_dir="runs/vae", png_dir="runs/vae")])
+    ```
+    """
+
+    def __init__(self, data, log_dir=None, png_dir=None, labels=None, every=1,
+                 interpolation_steps=8):
+        super().__init__(log_dir=log_dir, png_dir=png_dir, every=every, labels=labels)
+        self.data = np.asarray(data, "float32")
+        if self.data.ndim != 4 or len(self.data) < 1:
+            raise ValueError("`data` must be images of shape (n, height, width, channels) with "
+                             f"n >= 1. Received: data with shape {self.data.shape}")
+        if not isinstance(interpolation_steps, int) or interpolation_steps < 0 \
+                or interpolation_steps == 1:
+            raise ValueError("`interpolation_steps` must be 0 or an int >= 2. "
+                             f"Received: interpolation_steps={interpolation_steps!r}")
+        self.interpolation_steps = interpolation_steps
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        kwargs = {"labels": self.labels} if self.labels is not None else {}
+        reconstructions = self.model.reconstruct(self.data, **kwargs)
+        pairs = np.concatenate([self.data, reconstructions])
+        self.write("reconstructions", images.image_grid(pairs, columns=len(self.data)), epoch)
+        if not self.interpolation_steps or not hasattr(self.model, "interpolate") \
+                or len(self.data) < 2:
+            return
+        rows = []
+        for i in range(0, len(self.data) - 1, 2):
+            label = None if self.labels is None else int(np.asarray(self.labels)[i])
+            rows.append(self.model.interpolate(self.data[i], self.data[i + 1],
+                                               steps=self.interpolation_steps, labels=label))
+        self.write("interpolations",
+                   images.image_grid(np.concatenate(rows), columns=self.interpolation_steps),
+                   epoch)

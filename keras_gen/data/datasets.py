@@ -34,7 +34,7 @@ class DatasetInfo:
 
 
 def load(name, split="train", batch_size=64, labels=False, shuffle=True, seed=None,
-         data_dir=None, download=False, image_size=None):
+         data_dir=None, download=False, image_size=None, binarize=False):
     """Loads a dataset by name as a batched `tf.data.Dataset`.
 
     Args:
@@ -53,6 +53,8 @@ def load(name, split="train", batch_size=64, labels=False, shuffle=True, seed=No
         download: let tensorflow-datasets download missing data (needs the
             internet); without it a missing dataset fails at once.
         image_size: resize images to `(size, size)` (tfds and directories).
+        binarize: threshold values at 0 (pixel 127.5) to -1 or 1, the binary
+            data that a Bernoulli likelihood is a probability of.
 
     Returns:
         `(dataset, info)`: the dataset and a `DatasetInfo`.
@@ -68,6 +70,19 @@ def load(name, split="train", batch_size=64, labels=False, shuffle=True, seed=No
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size!r}")
+    dataset, info = _load(name, split, batch_size, labels, shuffle, seed, data_dir, download,
+                          image_size)
+    if binarize:
+        dataset = dataset.map(_binarized, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset, info
+
+
+def _binarized(x, *labels):
+    x = tf.where(x > 0, tf.ones_like(x), -tf.ones_like(x))
+    return (x, *labels) if labels else x
+
+
+def _load(name, split, batch_size, labels, shuffle, seed, data_dir, download, image_size):
     if isinstance(name, str) and name.startswith("tfds:"):
         return _load_tfds(name, split, batch_size, labels, shuffle, seed, data_dir,
                           download, image_size)

@@ -16,5 +16,9 @@ from keras_gen.losses.adversarial import nonsaturating_discriminator
 from keras_gen.losses.adversarial import nonsaturating_generator
 from keras_gen.losses.adversarial import wasserstein_discriminator
 from keras_gen.losses.adversarial import wasserstein_generator
+from keras_gen.losses.likelihoods import LIKELIHOODS
+from keras_gen.losses.likelihoods import bernoulli_log_likelihood
+from keras_gen.losses.likelihoods import gaussian_kl
+from keras_gen.losses.likelihoods import gaussian_log_likelihood
 from keras_gen.losses.penalties import gradient_penalty
 from keras_gen.losses.penalties import r1_penalty

@@ -7,6 +7,10 @@ from keras_gen.models.gan import LSGAN
 from keras_gen.models.gan import SNGAN
 from keras_gen.models.gan import WGANGP
 from keras_gen.models.gan import ConditionalGAN
+from keras_gen.models.vae import VAE
+from keras_gen.models.vae import VQVAE
+from keras_gen.models.vae import BetaVAE
+from keras_gen.models.vae import ConditionalVAE
 
 MODELS = {
     "gan": GAN,
@@ -16,6 +20,10 @@ MODELS = {
     "lsgan": LSGAN,
     "conditional_gan": ConditionalGAN,
     "acgan": ACGAN,
+    "vae": VAE,
+    "beta_vae": BetaVAE,
+    "conditional_vae": ConditionalVAE,
+    "vq_vae": VQVAE,
 }
 
 

@@ -47,6 +47,49 @@ class GenerativeModel(keras.Model):
         self._sample_function = None
         object.__setattr__(self, "_step_state", threading.local())
 
+    # ------------------------------------------------------------------ compile
+
+    def compile(self, optimizer=None, **kwargs):
+        """Configures the optimizer and builds it inside the model's distribution strategy.
+
+        The loss is the model's own (set in the constructor). Under
+        `mixed_float16` Keras wraps the optimizer in a `LossScaleOptimizer`.
+
+        Args:
+            optimizer: a `keras.optimizers.Optimizer` or its name.
+            **kwargs: `run_eagerly`, `jit_compile`, `steps_per_execution`.
+
+        Raises:
+            ValueError: if `optimizer` is missing or `loss`/`metrics` is given.
+        """
+        for key in ("loss", "metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"{type(self).__name__}.compile() takes only `optimizer`; the loss is "
+                    f"set in the constructor. Received: {key}={kwargs[key]!r}")
+            kwargs.pop(key, None)
+        if optimizer is None:
+            raise ValueError(
+                f"{type(self).__name__}.compile() needs `optimizer`, for example "
+                "optimizer=keras.optimizers.Adam(1e-3). Received: optimizer=None")
+        optimizer = keras.optimizers.get(optimizer)
+        self._compile_kwargs = dict(kwargs)
+        self._user_optimizer = optimizer
+        super().compile(optimizer=optimizer, **kwargs)
+        with self.distribute_strategy.scope():
+            self.optimizer.build(self.trainable_variables)
+
+    def get_compile_config(self):
+        if not self.compiled or getattr(self, "_user_optimizer", None) is None:
+            return None
+        return {"optimizer": keras.saving.serialize_keras_object(self._user_optimizer),
+                **self._compile_kwargs}
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        config["optimizer"] = keras.saving.deserialize_keras_object(config["optimizer"])
+        self.compile(**config)
+
     # ------------------------------------------------------------------ draws
 
     def begin_step(self, batch, counter):
@@ -178,6 +221,58 @@ class GenerativeModel(keras.Model):
                 "per sample. Received: y=None")
         self.check_labels(np.asarray(y), "y", len(x))
 
+    # ------------------------------------------------------------------ sampling
+
+    def sample_latents(self, num_samples, seed):
+        """Latent vectors from the prior, shape `(num_samples, latent_dim)`, from a stateless seed."""
+        return tf.random.stateless_normal((num_samples, self.latent_dim), seed=seed)
+
+    def samples_from_latents(self, latents, labels=None):
+        """Maps prior latents (and labels) to float32 samples; the hook behind `generate`."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement samples_from_latents")
+
+    def generate(self, num_samples, seed=None, labels=None, batch_size=None):
+        """Draws new samples from the model.
+
+        Args:
+            num_samples: number of samples.
+            seed: int for reproducible samples; None draws from the model's
+                seed generator, whose state is saved with the model.
+            labels: class labels of a conditional model, shape `(num_samples,)`;
+                by default the classes in turn, `0, 1, ..., num_classes - 1, 0, ...`.
+            batch_size: samples per call of the network (default: all, at most 256).
+
+        Returns:
+            Float32 numpy array of shape `(num_samples, *data_shape)`, in [-1, 1]
+            for images.
+        """
+        common.check_positive_int(num_samples, "num_samples")
+        batch_size = common.check_positive_int(
+            batch_size or min(num_samples, 256), "batch_size")
+        base_seed = self.sampling_seed(seed)
+        labels = self.generation_labels(labels, num_samples)
+        function = self._generate_function()
+        outputs = []
+        for i, start in enumerate(range(0, num_samples, batch_size)):
+            size = min(batch_size, num_samples - start)
+            latents = self.sample_latents(
+                size, tf.random.experimental.stateless_fold_in(base_seed, i))
+            args = (latents,)
+            if self.conditional:
+                args += (tf.constant(labels[start:start + size]),)
+            outputs.append(function(*args).numpy())
+        return np.concatenate(outputs, axis=0)
+
+    def _generate_function(self):
+        """`samples_from_latents` compiled once per model (a test checks it is not re-traced)."""
+        if self._sample_function is None:
+            signature = [tf.TensorSpec([None, self.latent_dim], tf.float32)]
+            if self.conditional:
+                signature.append(tf.TensorSpec([None], tf.int32))
+            self._sample_function = tf.function(self.samples_from_latents,
+                                                input_signature=signature)
+        return self._sample_function
+
     # ------------------------------------------------------------------ saving
 
     def save_own_variables(self, store):
@@ -185,6 +280,9 @@ class GenerativeModel(keras.Model):
         store["sampling_seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
 
     def load_own_variables(self, store):
+        # As keras.Layer.load_own_variables, which would refuse the extra seed entry.
+        for i, variable in enumerate(self._trainable_variables + self._non_trainable_variables):
+            variable.assign(store[f"{i}"])
         if "sampling_seed_state" in store:
             self.seed_generator.state.assign(store["sampling_seed_state"])
 

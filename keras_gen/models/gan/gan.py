@@ -219,7 +219,7 @@ class GAN(base.GenerativeModel):
             raise ValueError(
                 "`generator_optimizer` and `discriminator_optimizer` must be two "
                 "optimizer objects: each keeps state for its own network.")
-        super().compile(optimizer=None, **kwargs)
+        keras.Model.compile(self, optimizer=None, **kwargs)  # not the one-optimizer base
         self._compile_kwargs = dict(kwargs)
         self._user_optimizers = (generator_optimizer, discriminator_optimizer)
         if self.dtype_policy.name == "mixed_float16":
@@ -248,10 +248,6 @@ class GAN(base.GenerativeModel):
         self.compile(**config)
 
     # ------------------------------------------------------------------ hooks
-
-    def sample_latents(self, num_samples, seed):
-        """Latent vectors, shape `(num_samples, latent_dim)`, from a stateless seed."""
-        return tf.random.stateless_normal((num_samples, self.latent_dim), seed=seed)
 
     def discriminator_loss(self, real_logits, fake_logits):
         """Per-example discriminator loss, shape `(batch,)`."""
@@ -385,54 +381,11 @@ class GAN(base.GenerativeModel):
 
     # ------------------------------------------------------------------ sampling
 
-    def generate(self, num_samples, seed=None, labels=None, batch_size=None):
-        """Draws samples from the generator (the moving average, if kept).
-
-        Args:
-            num_samples: number of samples.
-            seed: int for reproducible samples; None draws from the model's
-                seed generator, whose state is saved with the model.
-            labels: class labels of a conditional model, shape `(num_samples,)`;
-                by default the classes in turn, `0, 1, ..., num_classes - 1, 0, ...`.
-            batch_size: samples per call of the generator (default: all, at
-                most 256).
-
-        Returns:
-            Float32 numpy array of shape `(num_samples, *data_shape)`.
-        """
-        common.check_positive_int(num_samples, "num_samples")
-        batch_size = common.check_positive_int(
-            batch_size or min(num_samples, 256), "batch_size")
-        base_seed = self.sampling_seed(seed)
-        labels = self.generation_labels(labels, num_samples)
-        function = self._generate_function()
-        outputs = []
-        for i, start in enumerate(range(0, num_samples, batch_size)):
-            size = min(batch_size, num_samples - start)
-            seed_i = tf.random.experimental.stateless_fold_in(base_seed, i)
-            latents = self.sample_latents(size, seed_i)
-            args = (latents,)
-            if self.conditional:
-                args += (tf.constant(labels[start:start + size]),)
-            outputs.append(function(*args).numpy())
-        return np.concatenate(outputs, axis=0)
-
-    def _generate_function(self):
-        """The compiled sampling function, traced once per model."""
-        if self._sample_function is None:
-            generator = self.ema_generator or self.generator
-            signature = [tf.TensorSpec([None, self.latent_dim], tf.float32)]
-            if self.conditional:
-                signature.append(tf.TensorSpec([None], tf.int32))
-
-            @tf.function(input_signature=signature)
-            def sample(latents, labels=None):
-                return tf.cast(
-                    self.run_generator(latents, labels, training=False, generator=generator),
-                    "float32")
-
-            self._sample_function = sample
-        return self._sample_function
+    def samples_from_latents(self, latents, labels=None):
+        """Samples of the generator (the moving average, if kept), in float32."""
+        generator = self.ema_generator or self.generator
+        return tf.cast(self.run_generator(latents, labels, training=False, generator=generator),
+                       "float32")
 
     # ------------------------------------------------------------------ saving
 
