@@ -54,13 +54,32 @@ def test_train_writes_tensorboard_grids_backup_and_model_then_sample(tmp_path):
     images.Reload()
     assert "samples" in images.Tags()["tensors"]
     assert len(images.Tensors("samples")) == 2
-    json.loads((logdir / "backup" / "backup.json").read_text())["epochs_done"] == 2
+    assert json.loads((logdir / "backup" / "backup.json").read_text())["epochs_done"] == 2
 
     grid = tmp_path / "grid.png"
     _run("sample", str(logdir / "model.keras"), "--num", "16", "--seed", "0", "--out", str(grid))
     picture = np.asarray(Image.open(grid))
     assert picture.shape == (4 * 30 + 2, 4 * 30 + 2)  # 4x4 digits of 28 px, 2 px padding
     assert picture.std() > 0
+
+
+@pytest.mark.parametrize("model", ["vae", "beta_vae", "conditional_vae", "vq_vae"])
+def test_train_variational_models(model, tmp_path):
+    logdir = tmp_path / model
+    _run("train", model, "--epochs", "1", "--steps-per-epoch", "2", "--logdir", str(logdir),
+         "--verbose", "0")
+    assert (logdir / "model.keras").exists()
+    assert (logdir / "samples_epoch_0001.png").exists()
+    reconstructions = np.asarray(Image.open(logdir / "reconstructions_epoch_0001.png"))
+    assert reconstructions.shape == (2 * 30 + 2, 8 * 30 + 2)  # 8 inputs over 8 reconstructions
+    interpolations = logdir / "interpolations_epoch_0001.png"
+    assert interpolations.exists() == (model != "vq_vae")
+    expected = {"vq_vae": "epoch_perplexity"}.get(model, "epoch_elbo")
+    assert len(_scalars(str(logdir / "train"), expected)) == 1
+    labels = ["--labels", "3"] if model == "conditional_vae" else []
+    _run("sample", str(logdir / "model.keras"), "--num", "4", "--out", str(tmp_path / "s.png"),
+         *labels)
+    assert np.asarray(Image.open(tmp_path / "s.png")).shape == (2 * 30 + 2, 2 * 30 + 2)
 
 
 def _wait_for_epochs(process, state, minimum, timeout=240):
@@ -107,10 +126,14 @@ def test_every_model_has_a_training_recipe():
     from keras_gen.cli import recipes
 
     assert set(recipes.RECIPES) == set(models.MODELS)
-    for name in models.MODELS:
-        generator_optimizer, discriminator_optimizer = recipes.optimizers(name)
-        assert generator_optimizer is not discriminator_optimizer
+    for name, cls in models.MODELS.items():
+        model = recipes.build_model(cls, name, (28, 28, 1), num_classes=10)
+        recipes.compile_model(model, name)
+        assert model.compiled and type(model) is cls
         assert recipes.default_epochs(name) >= 1
+    vae = recipes.build_model(models.VAE, "vae", (2,))
+    assert vae.likelihood == "gaussian" and not recipes.binarize("vae", (2,))
+    assert recipes.binarize("vae", (28, 28, 1)) and not recipes.binarize("dcgan", (28, 28, 1))
 
 
 def test_list_and_help():

@@ -28,7 +28,8 @@ def _parser():
                             "of images (default: mnist5k, works offline)")
     train.add_argument("--epochs", type=int, help="epochs (default: the model's recipe)")
     train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--latent-dim", type=int, default=100)
+    train.add_argument("--latent-dim", type=int,
+                       help="latent size (default: the recipe's, 100 for GANs, 16 for VAEs)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--logdir", help="output directory (default: runs/<model>-<timestamp>)")
     train.add_argument("--strategy", choices=STRATEGIES, default="auto",
@@ -147,9 +148,16 @@ def train(args):
     if distribution.is_multi_worker(strategy) and not _is_chief(strategy):
         logdir = os.path.join(logdir, "workers", str(strategy.cluster_resolver.task_id))
     cls = models.get(args.model)
-    dataset, info = data.load(args.dataset, batch_size=args.batch_size, labels=cls.conditional,
-                              seed=args.seed, data_dir=args.data_dir, download=args.download,
-                              image_size=args.image_size)
+
+    def load(**kwargs):
+        return data.load(args.dataset, labels=cls.conditional, data_dir=args.data_dir,
+                         download=args.download, image_size=args.image_size, **kwargs)
+
+    dataset, info = load(batch_size=args.batch_size, seed=args.seed)
+    binarize = recipes.binarize(args.model, info.shape)
+    if binarize:
+        # The Bernoulli likelihood is a probability of binary images.
+        dataset, info = load(batch_size=args.batch_size, seed=args.seed, binarize=True)
     if args.steps_per_epoch:
         # Epochs of a fixed number of steps read on across passes over the data.
         dataset = dataset.repeat()
@@ -167,12 +175,9 @@ def train(args):
         else:
             if args.resume:
                 print(f"No backup in {backup_dir}; starting from scratch.")
-            kwargs = {"num_classes": info.num_classes} if cls.conditional else {}
-            model = cls(data_shape=info.shape, latent_dim=args.latent_dim, seed=args.seed,
-                        **kwargs)
-            generator_optimizer, discriminator_optimizer = recipes.optimizers(args.model)
-            model.compile(generator_optimizer=generator_optimizer,
-                          discriminator_optimizer=discriminator_optimizer)
+            model = recipes.build_model(cls, args.model, info.shape, info.num_classes,
+                                        args.latent_dim, args.seed)
+            recipes.compile_model(model, args.model)
     os.makedirs(logdir, exist_ok=True)
     print(f"Training {args.model} on {args.dataset} ({info.num_examples} examples of shape "
           f"{info.shape}) for {epochs} epochs; logs in {logdir}")
@@ -188,6 +193,12 @@ def train(args):
         callbacks.ImageGridCallback(log_dir=logdir, png_dir=logdir),
         callbacks.Backup(backup_dir),
     ]
+    if hasattr(model, "reconstruct") and len(info.shape) == 3:
+        test, _ = load(split="test", batch_size=8, shuffle=False, binarize=binarize)
+        first = next(iter(test))
+        x, y = (first[0].numpy(), first[1].numpy()) if cls.conditional else (first.numpy(), None)
+        callback_list.insert(-1, callbacks.ReconstructionGridCallback(
+            x, log_dir=logdir, png_dir=logdir, labels=y))
     final = os.path.join(logdir, "model.keras")
     # Ctrl-C saves and exits, also where the shell started us with SIGINT
     # ignored (a background job of a script), which Python would otherwise keep.
