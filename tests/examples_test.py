@@ -11,10 +11,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "train_*.py")))
 
 
-def test_there_is_an_example_per_gan_model():
+def test_there_is_an_example_per_model():
     names = {os.path.basename(p) for p in EXAMPLES}
     for stem in ("gan_ring8", "dcgan_mnist", "wgan_gp_grid25", "sngan_mnist", "lsgan_mnist",
-                 "conditional_gan_mnist", "acgan_mnist"):
+                 "conditional_gan_mnist", "acgan_mnist", "vae_mnist", "beta_vae_mnist",
+                 "conditional_vae_mnist", "vq_vae_mnist"):
         assert f"train_{stem}.py" in names
 
 

@@ -58,8 +58,8 @@ def compile_model(model, name):
 def build_model(cls, name, data_shape, num_classes=None, latent_dim=None, seed=0):
     """An uncompiled model of the recipe `name` for data of `data_shape`.
 
-    VAEs of images use the Bernoulli likelihood (on binarized data, see
-    `binarize`), VAEs of vectors the Gaussian one.
+    The variational models of images use the Bernoulli likelihood (on
+    binarized data, see `binarize`), those of vectors the Gaussian one.
     """
     recipe = RECIPES[name]
     kwargs = dict(recipe.model_kwargs)
@@ -67,15 +67,14 @@ def build_model(cls, name, data_shape, num_classes=None, latent_dim=None, seed=0
         kwargs["num_classes"] = num_classes
     if recipe.latent_dim is not None:
         kwargs["latent_dim"] = latent_dim or recipe.latent_dim
-    if not recipe.adversarial and recipe.latent_dim is not None:
+    if not recipe.adversarial:
         kwargs["likelihood"] = "bernoulli" if binarize(name, data_shape) else "gaussian"
     return cls(data_shape=data_shape, seed=seed, **kwargs)
 
 
 def binarize(name, data_shape):
-    """Whether the recipe trains on binarized images (VAEs with a Bernoulli likelihood)."""
-    recipe = RECIPES[name]
-    return not recipe.adversarial and recipe.latent_dim is not None and len(data_shape) == 3
+    """Whether the recipe trains on binarized images (the variational family, Bernoulli likelihood)."""
+    return not RECIPES[name].adversarial and len(data_shape) == 3
 
 
 def default_epochs(name):

@@ -16,4 +16,8 @@ from keras_gen.metrics.manifold import precision_recall
 from keras_gen.metrics.mnist_classifier import MNISTClassifier
 from keras_gen.metrics.scores import inception_score
 from keras_gen.metrics.scores import kernel_inception_distance
+from keras_gen.metrics.streaming import DensityCoverage
 from keras_gen.metrics.streaming import FrechetDistance
+from keras_gen.metrics.streaming import InceptionScore
+from keras_gen.metrics.streaming import KernelInceptionDistance
+from keras_gen.metrics.streaming import PrecisionRecall

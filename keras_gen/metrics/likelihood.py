@@ -16,10 +16,11 @@ import tensorflow as tf
 
 
 def _check(model, data, labels):
-    if not hasattr(model, "importance_log_weights"):
+    if not hasattr(model, "importance_log_weights") and not hasattr(
+            model, "log_likelihood_bound"):
         raise ValueError(
-            "log_likelihood needs a model with a Gaussian posterior (VAE, BetaVAE, "
-            f"ConditionalVAE). Received: model of type {type(model).__name__}")
+            "log_likelihood needs a VAE, BetaVAE, ConditionalVAE or VQVAE. "
+            f"Received: model of type {type(model).__name__}")
     data = np.asarray(data, "float32")
     if tuple(data.shape[1:]) != model.data_shape or len(data) == 0:
         raise ValueError(f"`data` must have shape (n, *{model.data_shape}) with n > 0. "
@@ -47,6 +48,11 @@ def importance_weighted_log_likelihoods(model, data, labels=None, num_importance
     if k < 1:
         raise ValueError("`num_importance_samples` must be an int >= 1. "
                          f"Received: num_importance_samples={num_importance_samples!r}")
+    if not hasattr(model, "importance_log_weights"):
+        # A VQ-VAE's posterior is a point mass: its bound needs no sampling.
+        return np.concatenate([
+            model.log_likelihood_bound(tf.constant(data[i:i + 256])).numpy().astype("float64")
+            for i in range(0, len(data), 256)])
     # About 4,096 decoded samples per call bounds memory whatever K is.
     batch_size = batch_size or max(1, 4096 // k)
     function = _log_weights_function(model, k)
@@ -66,8 +72,11 @@ def log_likelihood(model, data, labels=None, num_importance_samples=1000, batch_
                    seed=0):
     """Mean importance-weighted estimate of `log p(x)` over `data`, in nats per example.
 
+    For a `VQVAE` (Bernoulli likelihood) it is the bound
+    `log p(x|z_q(x)) + log p_prior(z_q(x))`, whatever `num_importance_samples`.
+
     Args:
-        model: a trained `VAE`, `BetaVAE` or `ConditionalVAE`.
+        model: a trained `VAE`, `BetaVAE`, `ConditionalVAE` or `VQVAE`.
         data: samples `(n, *data_shape)` in [-1, 1]; binary (-1/1) for the
             Bernoulli likelihood.
         labels: class labels of a conditional model.
@@ -94,8 +103,13 @@ def log_likelihood(model, data, labels=None, num_importance_samples=1000, batch_
 
 
 def evidence_lower_bound(model, data, labels=None, batch_size=256, seed=0):
-    """Mean ELBO `E_q[log p(x|z)] - KL(q || p)` over `data`, in nats (analytic KL, one draw of z)."""
+    """Mean ELBO `E_q[log p(x|z)] - KL(q || p)` over `data`, in nats (analytic KL, one draw of z).
+
+    For a `VQVAE` the ELBO is `log_likelihood_bound` (a point-mass posterior).
+    """
     data, labels = _check(model, data, labels)
+    if not hasattr(model, "terms"):
+        return float(np.mean(importance_weighted_log_likelihoods(model, data, labels, 1)))
     values = []
     for i, start in enumerate(range(0, len(data), batch_size)):
         x = tf.constant(data[start:start + batch_size])

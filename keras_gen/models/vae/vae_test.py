@@ -175,6 +175,27 @@ def test_interpolation_ends_at_the_reconstructions(trained_vae):
     np.testing.assert_allclose(path[[0, -1]], model.reconstruct(x[:2]), atol=1e-5)
 
 
+def test_vq_vae_bound_is_reconstruction_plus_prior_log_probability(mnist_small):
+    images, _ = _binary(mnist_small)
+    model = _make(models.VQVAE, likelihood="bernoulli")
+    model.fit(images[:32], batch_size=16, epochs=1, verbose=0)
+    x = images[:4]
+    codes = model.encode(x)
+    outputs = model.decoder(tf.gather(model.codebook, codes)).numpy().astype("float64")
+    p = 1 / (1 + np.exp(-outputs))
+    t = (x + 1) / 2
+    log_px = (t * np.log(p) + (1 - t) * np.log(1 - p)).reshape(4, -1).sum(1)
+    tokens = np.concatenate([np.full((4, 1), 16), codes.reshape(4, -1)[:, :-1]], axis=1)
+    logits = model.prior(tokens).numpy().astype("float64")
+    log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    log_prior = np.take_along_axis(log_softmax, codes.reshape(4, -1, 1), -1).sum((1, 2))
+    bound = metrics.importance_weighted_log_likelihoods(model, x)
+    np.testing.assert_allclose(bound, log_px + log_prior, rtol=1e-4)
+    assert metrics.evidence_lower_bound(model, x) == pytest.approx(bound.mean(), rel=1e-6)
+    with pytest.raises(ValueError, match="likelihood='gaussian'"):
+        metrics.log_likelihood(_make(models.VQVAE), x)
+
+
 def test_vq_nearest_codes_and_straight_through_gradient():
     model = _make(models.VQVAE)
     codebook = np.array(model.codebook)

@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gen import networks
+from keras_gen.losses import likelihoods
 from keras_gen.models import base
 from keras_gen.networks import common
 from keras_gen.utils import distribution
@@ -24,9 +25,13 @@ class VQVAE(base.GenerativeModel):
     Gradients pass the quantisation straight through (`z_e + sg(z_q - z_e)`).
     The loss per example is
 
-        mean((x - decoder(z_q))^2) + mean((sg(z_e) - z_q)^2) + commitment_cost * mean((z_e - sg(z_q))^2)
+        reconstruction + mean((sg(z_e) - z_q)^2) + commitment_cost * mean((z_e - sg(z_q))^2)
 
-    where the codebook term is replaced by exponential moving averages of the
+    with `reconstruction` the mean squared error per dimension (the paper's
+    choice, `likelihood="gaussian"`) or, with `likelihood="bernoulli"` for
+    binary images, `-log p(x|z_q) / dimensions` with the decoder's outputs as
+    Bernoulli logits;
+    the codebook term is replaced by exponential moving averages of the
     assigned encoder outputs when `ema_decay` is set (the paper's appendix A.1).
     Logs: `loss`, `reconstruction`, `codebook` (without EMA), `commitment`,
     `perplexity` (exp of the entropy of the batch's code histogram) and `usage`
@@ -47,6 +52,8 @@ class VQVAE(base.GenerativeModel):
         num_embeddings: codebook size K.
         embedding_dim: size D of each code vector (read from the encoder if given).
         commitment_cost: beta of the commitment term (0.25 in the paper).
+        likelihood: `"gaussian"` (squared error) or `"bernoulli"` (binary data;
+            gives `log_likelihood_bound` a likelihood in nats).
         ema_decay: None for the codebook loss, or the decay of EMA codebook
             updates (0.99 in the paper).
         seed: int seed of every random draw.
@@ -66,8 +73,9 @@ class VQVAE(base.GenerativeModel):
 
     def __init__(self, encoder=None, decoder=None, prior=None, num_embeddings=64,
                  embedding_dim=None, commitment_cost=0.25, ema_decay=None, seed=None,
-                 data_shape=None, epsilon=1e-5, **kwargs):
+                 data_shape=None, epsilon=1e-5, likelihood="gaussian", **kwargs):
         super().__init__(seed=seed, **kwargs)
+        self.likelihood = likelihoods.check_likelihood(likelihood)
         self.num_embeddings = common.check_positive_int(num_embeddings, "num_embeddings",
                                                         minimum=2)
         if not float(commitment_cost) >= 0:
@@ -148,6 +156,37 @@ class VQVAE(base.GenerativeModel):
                              tf.shape(encoded)[:-1])
         return indices, tf.gather(codebook, indices)
 
+    def reconstruction_error(self, data, outputs):
+        """Per-example reconstruction term: squared error or Bernoulli nats, per dimension."""
+        if self.likelihood == "bernoulli":
+            dimensions = float(np.prod(self.data_shape))
+            return -likelihoods.bernoulli_log_likelihood(data, outputs) / dimensions
+        return _mean_per_example(tf.square(outputs - tf.cast(data, "float32")))
+
+    def data_mean(self, outputs):
+        """Decoder outputs in data space ([-1, 1] for the Bernoulli likelihood)."""
+        if self.likelihood == "bernoulli":
+            return 2.0 * tf.sigmoid(outputs) - 1.0
+        return outputs
+
+    def log_likelihood_bound(self, data):
+        """`log p(x|z_q(x)) + log p_prior(z_q(x))` per example, in nats (Bernoulli likelihood).
+
+        The ELBO of a VQ-VAE: its posterior puts all its mass on the nearest
+        codes, so the bound has no entropy term (van den Oord et al. 2017, section 3.2).
+        """
+        if self.likelihood != "bernoulli":
+            raise ValueError("log_likelihood_bound needs likelihood='bernoulli' (squared error "
+                             "is not a likelihood). Received: likelihood="
+                             f"{self.likelihood!r}")
+        indices, quantized = self.nearest_codes(self.encoder(data, training=False))
+        outputs = tf.cast(self.decoder(quantized, training=False), "float32")
+        targets, tokens = self._prior_tokens(indices)
+        prior = -tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(
+            targets, tf.cast(self.prior(tokens, training=False), "float32"), from_logits=True),
+            axis=1)
+        return likelihoods.bernoulli_log_likelihood(data, outputs) + prior
+
     def _prior_tokens(self, indices):
         flat = tf.reshape(indices, (-1, self.sequence_length))
         start = tf.fill((tf.shape(flat)[0], 1), self.num_embeddings)
@@ -164,7 +203,7 @@ class VQVAE(base.GenerativeModel):
             straight_through = encoded + tf.stop_gradient(quantized - encoded)
             reconstruction = tf.cast(self.decoder(straight_through, training=True), "float32")
             terms = {
-                "reconstruction": _mean_per_example(tf.square(reconstruction - x)),
+                "reconstruction": self.reconstruction_error(x, reconstruction),
                 "commitment": self.commitment_cost * _mean_per_example(
                     tf.square(encoded - tf.stop_gradient(quantized))),
             }
@@ -229,7 +268,8 @@ class VQVAE(base.GenerativeModel):
 
     def decode_codes(self, indices):
         """Images of a grid of code indices `(n, h, w)`, float32."""
-        return tf.cast(self.decoder(tf.gather(self.codebook, indices), training=False), "float32")
+        return self.data_mean(tf.cast(self.decoder(tf.gather(self.codebook, indices),
+                                                   training=False), "float32"))
 
     def reconstruct(self, images, batch_size=256):
         """Images through encoder, quantisation and decoder."""
@@ -238,8 +278,10 @@ class VQVAE(base.GenerativeModel):
                                for i in range(0, len(codes), batch_size)])
 
     def call(self, inputs, training=False):
+        """Reconstructions of `inputs` through the nearest codes."""
         encoded = self.encoder(inputs, training=training)
-        return self.decoder(self.nearest_codes(encoded)[1], training=training)
+        return self.data_mean(tf.cast(self.decoder(self.nearest_codes(encoded)[1],
+                                                   training=training), "float32"))
 
     def generate(self, num_samples, seed=None, labels=None, batch_size=None, temperature=1.0):
         """New images: codes drawn from the prior position by position, then decoded.
@@ -306,6 +348,7 @@ class VQVAE(base.GenerativeModel):
             "ema_decay": self.ema_decay,
             "seed": self.seed,
             "epsilon": self.epsilon,
+            "likelihood": self.likelihood,
         })
         return config
 
