@@ -1,5 +1,6 @@
 """Training processes: each a `keras.Model` trained with `fit()`."""
 
+from keras_gen.models.diffusion import DiffusionModel
 from keras_gen.models.gan import ACGAN
 from keras_gen.models.gan import DCGAN
 from keras_gen.models.gan import GAN
@@ -24,6 +25,7 @@ MODELS = {
     "beta_vae": BetaVAE,
     "conditional_vae": ConditionalVAE,
     "vq_vae": VQVAE,
+    "diffusion": DiffusionModel,
 }
 
 

@@ -11,3 +11,4 @@ from keras_gen.networks.vae import mlp_decoder
 from keras_gen.networks.vae import mlp_encoder
 from keras_gen.networks.vae import vq_decoder
 from keras_gen.networks.vae import vq_encoder
+from keras_gen.networks.unet import unet

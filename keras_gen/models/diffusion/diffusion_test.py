@@ -1,0 +1,142 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_gen import models
+from keras_gen import networks
+from keras_gen.models.diffusion import samplers
+from keras_gen.models.diffusion import schedules
+
+
+def _small(num_classes=None, **kwargs):
+    network = networks.unet((8, 8, 1), base_channels=8, channel_multipliers=(1, 2),
+                            attention_resolutions=(4,), groups=4, num_classes=num_classes)
+    model = models.DiffusionModel(network, timesteps=100, num_classes=num_classes, seed=3,
+                                  **kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+def _images(n=16, seed=0):
+    return np.random.RandomState(seed).uniform(-1, 1, (n, 8, 8, 1)).astype("float32")
+
+
+def test_schedules_match_their_formulas():
+    betas = np.linspace(1e-4, 0.02, 1000)
+    np.testing.assert_allclose(schedules.linear(1000), np.cumprod(1 - betas), rtol=1e-12)
+    cosine = schedules.cosine(1000)
+    f = [math.cos((t / 1000 + 0.008) / 1.008 * math.pi / 2) ** 2 for t in range(1001)]
+    # Unclipped steps telescope to f(t + 1) / f(0).
+    np.testing.assert_allclose(cosine[:990], np.array(f[1:991]) / f[0], rtol=1e-10)
+    for alpha_bar in (cosine, schedules.linear(50)):
+        assert np.all(np.diff(alpha_bar) < 0) and 0 < alpha_bar[-1] < alpha_bar[0] < 1
+    with pytest.raises(ValueError, match="schedule='quadratic'"):
+        schedules.get("quadratic", 10)
+
+
+def test_forward_process_has_the_closed_form_mean_and_variance():
+    model = _small()
+    x0 = tf.constant(_images(2))
+    draws, t = 20_000, 37
+    noise = tf.random.stateless_normal((draws, 2, 8, 8, 1), seed=[0, 1])
+    samples = tf.reshape(tf.vectorized_map(
+        lambda e: model.q_sample(x0, tf.fill([2], t), e), noise), (draws, -1)).numpy()
+    a = model.alpha_bar[t]
+    # Standard error of the mean is sqrt((1 - a) / draws); of the variance about sqrt(2 / draws).
+    np.testing.assert_allclose(samples.mean(0), np.sqrt(a) * x0.numpy().ravel(),
+                               atol=5 * math.sqrt((1 - a) / draws))
+    np.testing.assert_allclose(samples.var(0), 1 - a, atol=5 * (1 - a) * math.sqrt(2 / draws))
+
+
+def _oracle(model, x0):
+    """A denoiser that knows x0: it predicts the true noise of any x_t."""
+    alpha_bar = tf.constant(model.alpha_bar, tf.float32)
+
+    def predict(x, t):
+        a = tf.gather(alpha_bar, t)
+        return (x - tf.sqrt(a) * x0) / tf.sqrt(1 - a), x0
+
+    return predict
+
+
+def test_with_the_true_noise_ddim_stays_on_the_forward_process_and_both_samplers_recover_x0():
+    model = _small()
+    x0 = tf.constant(_images(4))
+    eps = tf.random.stateless_normal(x0.shape, seed=[1, 2])
+    a80, a40 = model.alpha_bar[80], model.alpha_bar[40]
+    x_80 = model.q_sample(x0, tf.fill([4], 80), eps)
+    eps_hat, x0_hat = _oracle(model, x0)(x_80, tf.constant(80))
+    np.testing.assert_allclose(eps_hat.numpy(), eps.numpy(), atol=1e-4)
+    # One DDIM step (eta = 0) from t = 80 to 40 lands on q(x_40 | x0) with the same noise.
+    x_40 = samplers.ddim_update(x0_hat, eps_hat, np.float32(a40), 0.0, 0.0)
+    np.testing.assert_allclose(x_40.numpy(), model.q_sample(x0, tf.fill([4], 40), eps).numpy(),
+                               atol=1e-5)
+    assert a80 < a40
+    sequence = samplers.timestep_sequence(100, 10)
+    assert list(sequence[[0, -1]]) == [99, 0] and np.all(np.diff(sequence) < 0)
+    x_t = model.q_sample(x0, tf.fill([4], 99), eps)
+    alpha_bar = tf.constant(model.alpha_bar, tf.float32)
+    seed = tf.constant([0, 0], tf.int64)
+    for sample, kwargs in ((samplers.ddim, {"eta": 0.0}), (samplers.ddim, {"eta": 1.0}),
+                           (samplers.ddpm, {})):
+        out = sample(_oracle(model, x0), x_t, tf.constant(sequence), alpha_bar, seed, **kwargs)
+        np.testing.assert_allclose(out.numpy(), x0.numpy(), atol=1e-4)
+
+
+def test_v_prediction_gives_back_noise_and_data():
+    model = _small(prediction="v")
+    x0 = tf.constant(_images(3))
+    eps = tf.random.stateless_normal(x0.shape, seed=[5, 6])
+    t = tf.constant([5, 50, 95])
+    x_t = model.q_sample(x0, t, eps)
+    a = model.alpha_bar[t.numpy()].reshape(-1, 1, 1, 1).astype("float32")
+    v = np.sqrt(a) * eps.numpy() - np.sqrt(1 - a) * x0.numpy()
+    eps_hat, x0_hat = model.split_prediction(tf.constant(v), x_t, t)
+    np.testing.assert_allclose(eps_hat.numpy(), eps.numpy(), atol=1e-4)
+    np.testing.assert_allclose(x0_hat.numpy(), x0.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_fit_save_load_generate_with_ema(conditional, tmp_path):
+    model = _small(num_classes=3 if conditional else None)
+    x = _images(32)
+    y = np.arange(32) % 3 if conditional else None
+    before = [w.copy() for w in model.ema_network.get_weights()]
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert set(history.history) == {"loss"}
+    moved = [not np.allclose(a, b) for a, b in zip(before, model.ema_network.get_weights())]
+    assert sum(moved) >= len(moved) // 2
+    kwargs = {"guidance_scale": 2.0} if conditional else {}
+    samples = model.generate(5, steps=4, seed=1, **kwargs)
+    assert samples.shape == (5, 8, 8, 1) and samples.min() >= -1 and samples.max() <= 1
+    path = str(tmp_path / "diffusion.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    for a, b in zip(model.ema_network.get_weights(), loaded.ema_network.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.generate(5, steps=4, seed=1, **kwargs), samples)
+    assert not np.array_equal(model.generate(5, steps=4, seed=2, **kwargs), samples)
+    ancestral = model.generate(5, steps=4, sampler="ddpm", seed=1)
+    assert not np.array_equal(ancestral, model.generate(5, steps=4, sampler="ddim", seed=1))
+    model.generate(3, steps=6, seed=3, **kwargs)
+    assert model._generate_function("ddim").experimental_get_tracing_count() == 1
+    if conditional:
+        guided = model.generate(5, steps=4, seed=1, guidance_scale=1.0)
+        np.testing.assert_allclose(guided, model.generate(5, steps=4, seed=1), atol=1e-6)
+        assert not np.allclose(guided, samples)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="prediction='x0'"):
+        _small(prediction="x0")
+    with pytest.raises(ValueError, match="sampler='euler'"):
+        _small().generate(2, sampler="euler")
+    with pytest.raises(ValueError, match="steps=0"):
+        _small().generate(2, steps=0)
+    with pytest.raises(ValueError, match="guidance"):
+        _small().generate(2, guidance_scale=3.0)
+    with pytest.raises(ValueError, match="label_dropout=1.0"):
+        _small(label_dropout=1.0)
