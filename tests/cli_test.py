@@ -82,6 +82,16 @@ def test_train_variational_models(model, tmp_path):
     assert np.asarray(Image.open(tmp_path / "s.png")).shape == (2 * 30 + 2, 2 * 30 + 2)
 
 
+def test_train_diffusion_then_sample(tmp_path):
+    logdir = tmp_path / "diffusion"
+    _run("train", "diffusion", "--epochs", "1", "--steps-per-epoch", "2", "--logdir",
+         str(logdir), "--verbose", "0")
+    assert (logdir / "samples_epoch_0001.png").exists()
+    assert len(_scalars(str(logdir / "train"), "epoch_loss")) == 1
+    _run("sample", str(logdir / "model.keras"), "--num", "4", "--out", str(tmp_path / "s.png"))
+    assert np.asarray(Image.open(tmp_path / "s.png")).shape == (2 * 30 + 2, 2 * 30 + 2)
+
+
 def _wait_for_epochs(process, state, minimum, timeout=240):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 from keras_gen import models
+from keras_gen import networks
 from keras_gen.models.gan import gan as gan_module
 from keras_gen.utils import distribution
 
@@ -98,8 +99,12 @@ def _fit_one_step(build, x, y=None, strategy=None):
      True),
     (lambda: models.VQVAE(data_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4, seed=11,
                           ema_decay=0.9), True),
-], ids=["vae", "conditional_vae", "vq_vae", "vq_vae_ema"])
-def test_variational_two_replicas_match_one_device(build, images):
+    (lambda: models.DiffusionModel(
+        networks.unet((8, 8, 1), base_channels=8, channel_multipliers=(1, 2),
+                      attention_resolutions=(4,), groups=4, num_classes=2),
+        timesteps=50, num_classes=2, label_dropout=0.5, ema_decay=0.9, seed=11), True),
+], ids=["vae", "conditional_vae", "vq_vae", "vq_vae_ema", "diffusion"])
+def test_one_optimizer_models_two_replicas_match_one_device(build, images):
     rng = np.random.RandomState(0)
     x = rng.uniform(-1, 1, (GLOBAL_BATCH, 8, 8, 1)).astype("float32") if images else _data()
     y = np.array([0, 1, 1, 0, 1, 0, 0, 1]) if build().conditional else None
@@ -145,6 +150,7 @@ import json, os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import numpy as np, tensorflow as tf, keras
 from keras_gen import models
+from keras_gen import networks
 strategy = tf.distribute.MultiWorkerMirroredStrategy()
 with strategy.scope():
     keras.utils.set_random_seed(3)

@@ -148,9 +148,10 @@ def train(args):
     if distribution.is_multi_worker(strategy) and not _is_chief(strategy):
         logdir = os.path.join(logdir, "workers", str(strategy.cluster_resolver.task_id))
     cls = models.get(args.model)
+    labelled = recipes.takes_labels(cls)
 
     def load(**kwargs):
-        return data.load(args.dataset, labels=cls.conditional, data_dir=args.data_dir,
+        return data.load(args.dataset, labels=labelled, data_dir=args.data_dir,
                          download=args.download, image_size=args.image_size, **kwargs)
 
     dataset, info = load(batch_size=args.batch_size, seed=args.seed)
@@ -161,7 +162,7 @@ def train(args):
     if args.steps_per_epoch:
         # Epochs of a fixed number of steps read on across passes over the data.
         dataset = dataset.repeat()
-    if cls.conditional and info.num_classes is None:
+    if labelled and info.num_classes is None:
         raise SystemExit(f"keras-gen train: {args.model} needs a labelled dataset; "
                          f"{args.dataset} has no labels.")
     epochs = args.epochs or recipes.default_epochs(args.model)
@@ -196,7 +197,7 @@ def train(args):
     if hasattr(model, "reconstruct") and len(info.shape) == 3:
         test, _ = load(split="test", batch_size=8, shuffle=False, binarize=binarize)
         first = next(iter(test))
-        x, y = (first[0].numpy(), first[1].numpy()) if cls.conditional else (first.numpy(), None)
+        x, y = (first[0].numpy(), first[1].numpy()) if labelled else (first.numpy(), None)
         callback_list.insert(-1, callbacks.ReconstructionGridCallback(
             x, log_dir=logdir, png_dir=logdir, labels=y))
     final = os.path.join(logdir, "model.keras")

@@ -12,19 +12,25 @@ class Recipe:
     Attributes:
         optimizer: Adam arguments (of both optimizers, for a GAN).
         epochs: default epochs on mnist5k.
-        latent_dim: default latent size, or None for a model without one (VQ-VAE).
-        adversarial: compile with `generator_optimizer` and `discriminator_optimizer`.
+        latent_dim: default latent size, or None for a model without one.
+        family: `"adversarial"` (compiled with `generator_optimizer` and
+            `discriminator_optimizer`), `"variational"` (one optimizer; images
+            binarized for the Bernoulli likelihood) or `"diffusion"`.
         model_kwargs: further constructor arguments.
     """
 
     optimizer: dict
     epochs: int = 30
     latent_dim: object = 100
-    adversarial: bool = True
+    family: str = "adversarial"
     model_kwargs: dict = dataclasses.field(default_factory=dict)
 
+    @property
+    def adversarial(self):
+        return self.family == "adversarial"
 
-_VAE = dict(optimizer=dict(learning_rate=1e-3), epochs=30, latent_dim=16, adversarial=False)
+
+_VAE = dict(optimizer=dict(learning_rate=1e-3), epochs=30, latent_dim=16, family="variational")
 
 RECIPES = {
     "gan": Recipe(dict(learning_rate=2e-4, beta_1=0.5)),
@@ -40,8 +46,16 @@ RECIPES = {
     "conditional_vae": Recipe(**_VAE),
     # The paper's EMA codebook (decay 0.99) with 64 codes of 32 numbers.
     "vq_vae": Recipe(optimizer=dict(learning_rate=1e-3), epochs=30, latent_dim=None,
-                     adversarial=False, model_kwargs=dict(num_embeddings=64, ema_decay=0.99)),
+                     family="variational", model_kwargs=dict(num_embeddings=64, ema_decay=0.99)),
+    # Unconditional from the command line; class conditioning from Python (num_classes=).
+    "diffusion": Recipe(optimizer=dict(learning_rate=1e-3), epochs=20, latent_dim=None,
+                        family="diffusion"),
 }
+
+
+def takes_labels(cls):
+    """Whether the command line trains `cls` on labelled data."""
+    return cls.conditional is True
 
 
 def compile_model(model, name):
@@ -63,18 +77,18 @@ def build_model(cls, name, data_shape, num_classes=None, latent_dim=None, seed=0
     """
     recipe = RECIPES[name]
     kwargs = dict(recipe.model_kwargs)
-    if cls.conditional:
+    if takes_labels(cls):
         kwargs["num_classes"] = num_classes
     if recipe.latent_dim is not None:
         kwargs["latent_dim"] = latent_dim or recipe.latent_dim
-    if not recipe.adversarial:
+    if recipe.family == "variational":
         kwargs["likelihood"] = "bernoulli" if binarize(name, data_shape) else "gaussian"
     return cls(data_shape=data_shape, seed=seed, **kwargs)
 
 
 def binarize(name, data_shape):
     """Whether the recipe trains on binarized images (the variational family, Bernoulli likelihood)."""
-    return not RECIPES[name].adversarial and len(data_shape) == 3
+    return RECIPES[name].family == "variational" and len(data_shape) == 3
 
 
 def default_epochs(name):
