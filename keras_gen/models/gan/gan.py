@@ -1,7 +1,6 @@
 """The adversarial training process that every GAN of keras_gen specialises."""
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_gen import losses
