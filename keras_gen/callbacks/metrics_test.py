@@ -63,6 +63,24 @@ def test_metric_callbacks_fill_logs_for_checkpoint_history_and_tensorboard(
     assert "FIDCallback/protocol" in text.Tags()["tensors"]
 
 
+@pytest.mark.parametrize("build", [
+    lambda: models.VAE(data_shape=(28, 28, 1), latent_dim=4, seed=0),
+    lambda: models.VQVAE(data_shape=(28, 28, 1), num_embeddings=8, embedding_dim=4, seed=0),
+    lambda: models.DiffusionModel(
+        __import__("keras_gen").networks.unet((28, 28, 1), base_channels=8, groups=4),
+        timesteps=20, seed=0),
+], ids=["vae", "vq_vae", "diffusion"])
+def test_metric_callbacks_work_unchanged_on_other_families(build, mnist_small, extractor):
+    images, _ = mnist_small
+    model = build()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(images, batch_size=32, epochs=1, verbose=0, callbacks=[
+        callbacks.FIDCallback(images, extractor, num_samples=32),
+        callbacks.KIDCallback(images, extractor, num_samples=32, num_subsets=3, subset_size=16),
+    ])
+    assert history.history["fid"][0] > 0 and np.isfinite(history.history["kid"][0])
+
+
 def test_fid_callback_matches_fid_from_features(mnist_small, extractor):
     images, _ = mnist_small
     model = models.GAN(data_shape=(28, 28, 1), latent_dim=8, seed=1)

@@ -178,13 +178,14 @@ class DiffusionModel(base.GenerativeModel):
 
     # ------------------------------------------------------------------ sampling
 
-    def generate(self, num_samples, steps=50, sampler="ddim", seed=None, labels=None,
+    def generate(self, num_samples, steps=None, sampler="ddim", seed=None, labels=None,
                  guidance_scale=None, eta=0.0, batch_size=None):
         """Samples images by running a sampler from pure noise.
 
         Args:
             num_samples: number of images.
-            steps: denoising steps, evenly spaced over the training timesteps.
+            steps: denoising steps, evenly spaced over the training timesteps
+                (default: 50, or `timesteps` if fewer).
             sampler: `"ddim"` (Song et al. 2021) or `"ddpm"` (ancestral, Ho et al. 2020).
             seed: int for reproducible samples; None uses the saved seed generator.
             labels: class labels of a conditional model (default: classes in turn).
@@ -200,6 +201,7 @@ class DiffusionModel(base.GenerativeModel):
         batch_size = common.check_positive_int(batch_size or min(num_samples, 256),
                                                "batch_size")
         samplers.get(sampler)  # checks the name
+        steps = min(50, self.timesteps) if steps is None else steps
         sequence = tf.constant(samplers.timestep_sequence(self.timesteps, steps))
         labels = self.generation_labels(labels, num_samples)
         if guidance_scale is not None and not self.conditional:
