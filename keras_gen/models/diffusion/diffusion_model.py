@@ -29,7 +29,8 @@ class DiffusionModel(base.GenerativeModel):
     error of the network's prediction: `eps` (Ho et al. 2020) or
     `v = sqrt(ab_t) eps - sqrt(1 - ab_t) x_0` (Salimans & Ho 2022,
     arXiv:2202.00512), averaged over the global batch. An exponential moving
-    average of the network (`ema_network`) is kept and used for sampling.
+    average of the network (`ema_network`) is kept and used for sampling; its
+    decay warms up as `min(ema_decay, (1 + step) / (10 + step))`.
 
     With `num_classes`, labels are replaced by the "no label" index
     `num_classes` with probability `label_dropout`, so one network learns the
@@ -167,10 +168,20 @@ class DiffusionModel(base.GenerativeModel):
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
         if self.ema_network is not None:
             distribution.update_moving_average(self.ema_network.weights, self.network.weights,
-                                               self.ema_decay)
+                                               self.ema_decay_at(self.optimizer.iterations))
         self.track(self.loss_tracker, per_example, batch)
         logs = {m.name: m.result() for m in self.metrics}
         return distribution.logs_for_fit(logs, self.distribute_strategy)
+
+    def ema_decay_at(self, step):
+        """`min(ema_decay, (1 + step) / (10 + step))`: the average forgets the random start.
+
+        The warm-up of `tf.train.ExponentialMovingAverage(num_updates=...)`:
+        with a constant 0.999, the initial weights would still hold 5% of the
+        average after 3,000 steps, and short runs would sample from noise.
+        """
+        step = tf.cast(step, "float32")
+        return tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
 
     @property
     def metrics(self):

@@ -129,6 +129,13 @@ def test_fit_save_load_generate_with_ema(conditional, tmp_path):
         assert not np.allclose(guided, samples)
 
 
+def test_ema_decay_warms_up():
+    model = _small(ema_decay=0.999)
+    assert float(model.ema_decay_at(0)) == pytest.approx(0.1)
+    assert float(model.ema_decay_at(90)) == pytest.approx(0.91)
+    assert float(model.ema_decay_at(10**6)) == pytest.approx(0.999)
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="prediction='x0'"):
         _small(prediction="x0")
