@@ -199,17 +199,24 @@ def _digits(split):
     return images, digits.target[index].astype("int32"), 10
 
 
-def _load_tfds(name, split, batch_size, labels, shuffle, seed, data_dir, download, image_size):
+def tfds_split(name, split, data_dir=None, download=False, shuffle_files=False):
+    """`(builder, dataset)` of a tensorflow-datasets split, failing fast when it is not prepared.
+
+    Raises:
+        ValueError: for a dataset tensorflow-datasets does not know.
+        FileNotFoundError: when the data are not on this machine and
+            `download` is False, saying how to get them.
+    """
     import tensorflow_datasets as tfds
 
-    dataset_name = name[len("tfds:"):]
+    dataset_name = name[len("tfds:"):] if name.startswith("tfds:") else name
     try:
         builder = tfds.builder(dataset_name, data_dir=data_dir)
     except Exception as error:  # tfds raises its own DatasetNotFoundError types
         raise ValueError(f"tensorflow-datasets has no dataset {dataset_name!r}. "
                          f"Received: name={name!r}") from error
     try:
-        dataset = builder.as_dataset(split=split, shuffle_files=shuffle)
+        dataset = builder.as_dataset(split=split, shuffle_files=shuffle_files)
     except AssertionError as missing:  # tfds: "Dataset ... not found" / not prepared
         if not download:
             raise FileNotFoundError(
@@ -219,7 +226,13 @@ def _load_tfds(name, split, batch_size, labels, shuffle, seed, data_dir, downloa
                 f"with internet access, or run `tfds build {dataset_name}` there and copy "
                 "the resulting folder into `data_dir` (default ~/tensorflow_datasets).") from missing
         builder.download_and_prepare()
-        dataset = builder.as_dataset(split=split, shuffle_files=shuffle)
+        dataset = builder.as_dataset(split=split, shuffle_files=shuffle_files)
+    return builder, dataset
+
+
+def _load_tfds(name, split, batch_size, labels, shuffle, seed, data_dir, download, image_size):
+    dataset_name = name[len("tfds:"):]
+    builder, dataset = tfds_split(name, split, data_dir, download, shuffle_files=shuffle)
     features = builder.info.features
     image_key = next((k for k in ("image", "img") if k in features), None)
     if image_key is None:

@@ -8,6 +8,7 @@ from keras_gen.models.gan import LSGAN
 from keras_gen.models.gan import SNGAN
 from keras_gen.models.gan import WGANGP
 from keras_gen.models.gan import ConditionalGAN
+from keras_gen.models.text import GPT
 from keras_gen.models.vae import VAE
 from keras_gen.models.vae import VQVAE
 from keras_gen.models.vae import BetaVAE

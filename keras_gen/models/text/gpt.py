@@ -1,0 +1,271 @@
+"""GPT: a causal Transformer language model (Radford et al. 2018, 2019) trained with `fit()`."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gen.models import base
+from keras_gen.networks import common
+from keras_gen.networks.transformer import TransformerBlock
+from keras_gen.utils import distribution
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class GPT(base.GenerativeModel):
+    """Decoder-only Transformer over byte tokens, trained on next-token cross-entropy.
+
+    `fit()` takes `(inputs, targets)` int32 batches of `sequence_length` tokens
+    (`keras_gen.data.load_text`). The loss is the mean cross-entropy per token
+    in nats, per example, summed and divided by the global batch, so N replicas
+    take the same step as one device; `bits_per_byte` is the same in bits.
+    `generate` continues a prompt with a key/value cache, compiled once.
+
+    Args:
+        vocabulary_size: number of token ids (256 for bytes).
+        sequence_length: the longest context (learned position embeddings).
+        num_layers: Transformer blocks.
+        num_heads: attention heads per block.
+        hidden_dim: model width.
+        dropout: dropout rate (its noise comes from Keras' seed generators,
+            not the model's stateless draws).
+        seed: int seed of sampling.
+        **kwargs: passed to `keras.Model`.
+
+    Example:
+    ```python
+    dataset, info = keras_gen.data.load_text("pydoc", sequence_length=128, batch_size=32)
+    gpt = keras_gen.models.GPT(sequence_length=128, num_layers=2, hidden_dim=128, seed=0)
+    gpt.compile(optimizer=keras.optimizers.Adam(1e-3))
+    gpt.fit(dataset, epochs=1)
+    print(gpt.generate("The for statement", max_length=60, temperature=0.8, seed=0))
+    ```
+    """
+
+    def __init__(self, vocabulary_size=256, sequence_length=128, num_layers=4, num_heads=4,
+                 hidden_dim=128, dropout=0.1, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.vocabulary_size = common.check_positive_int(vocabulary_size, "vocabulary_size",
+                                                         minimum=2)
+        self.sequence_length = common.check_positive_int(sequence_length, "sequence_length")
+        self.num_layers = common.check_positive_int(num_layers, "num_layers")
+        self.num_heads = common.check_positive_int(num_heads, "num_heads")
+        self.hidden_dim = common.check_positive_int(hidden_dim, "hidden_dim")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+        self.dropout = float(dropout)
+        self.token_embedding = keras.layers.Embedding(vocabulary_size, hidden_dim,
+                                                      name="token_embedding")
+        self.position_embedding = keras.layers.Embedding(sequence_length, hidden_dim,
+                                                         name="position_embedding")
+        self.blocks = [TransformerBlock(hidden_dim, num_heads, dropout, name=f"block_{i}")
+                       for i in range(num_layers)]
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
+        self.head = keras.layers.Dense(vocabulary_size, name="head")
+        self.data_shape = (sequence_length,)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.bits_tracker = keras.metrics.Mean(name="bits_per_byte")
+        self.build((None, sequence_length))
+
+    def build(self, input_shape):
+        self.token_embedding.build(input_shape)
+        self.position_embedding.build((None, self.sequence_length))
+        for block in self.blocks:
+            block.build((None, None, self.hidden_dim))
+        self.final_norm.build((None, None, self.hidden_dim))
+        self.head.build((None, None, self.hidden_dim))
+        self.built = True
+
+    def _embed(self, tokens, positions):
+        return self.token_embedding(tokens) + self.position_embedding(positions)
+
+    def _logits(self, x):
+        return tf.cast(self.head(self.final_norm(x)), "float32")
+
+    def call(self, tokens, training=False):
+        """Next-token logits `(batch, length, vocabulary_size)` of `tokens` `(batch, length)`."""
+        tokens = tf.cast(tokens, "int32")
+        x = self._embed(tokens, tf.range(tf.shape(tokens)[1])[None])
+        for block in self.blocks:
+            x = block(x, training=training)
+        return self._logits(x)
+
+    # ------------------------------------------------------------------ training
+
+    def _unpack_text(self, data):
+        inputs, targets, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if targets is None or sample_weight is not None:
+            raise ValueError(f"{type(self).__name__} trains on (inputs, targets) token batches "
+                             "without sample weights, e.g. from keras_gen.data.load_text.")
+        return tf.cast(inputs, "int32"), tf.cast(targets, "int32")
+
+    def _per_example_loss(self, logits, targets):
+        cross_entropy = keras.losses.sparse_categorical_crossentropy(targets, logits,
+                                                                     from_logits=True)
+        return tf.reduce_mean(cross_entropy, axis=1)
+
+    def train_step(self, data):
+        inputs, targets = self._unpack_text(data)
+        batch = distribution.BatchContext(inputs)
+        with tf.GradientTape() as tape:
+            per_example = self._per_example_loss(self(inputs, training=True), targets)
+            scaled = self.optimizer.scale_loss(batch.mean(per_example))
+        self.optimizer.apply(tape.gradient(scaled, self.trainable_variables),
+                             self.trainable_variables)
+        return self._logs(per_example, batch)
+
+    def test_step(self, data):
+        inputs, targets = self._unpack_text(data)
+        per_example = self._per_example_loss(self(inputs, training=False), targets)
+        return self._logs(per_example, distribution.BatchContext(inputs))
+
+    def _logs(self, per_example, batch):
+        self.track(self.loss_tracker, per_example, batch)
+        self.track(self.bits_tracker, per_example / math.log(2.0), batch)
+        logs = {m.name: m.result() for m in self.metrics}
+        return distribution.logs_for_fit(logs, self.distribute_strategy)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.bits_tracker]
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        if isinstance(x, np.ndarray) and y is None:
+            raise ValueError(f"{type(self).__name__}.fit needs targets: fit(inputs, targets) or "
+                             "a dataset of (inputs, targets). Received: y=None")
+        return super().fit(x, y, *args, **kwargs)
+
+    def _check_arrays(self, x, y):
+        if x.ndim != 2 or x.shape[1] > self.sequence_length:
+            raise ValueError(f"`x` must hold token sequences of at most {self.sequence_length} "
+                             f"tokens. Received: x with shape {x.shape}")
+
+    # ------------------------------------------------------------------ generation
+
+    def generate(self, prompt, max_length=100, temperature=1.0, top_k=None, top_p=None,
+                 seed=None, use_cache=True):
+        """Continues `prompt` by `max_length` tokens; returns prompt and continuation.
+
+        Args:
+            prompt: a str (encoded as UTF-8 bytes), bytes, or a list of token ids.
+            max_length: tokens to add; prompt plus continuation must fit in
+                `sequence_length`.
+            temperature: divides the logits; 0 picks the most likely token (greedy).
+            top_k: sample among the `top_k` most likely tokens only.
+            top_p: sample among the smallest set of tokens whose probabilities
+                add up to `top_p` (nucleus sampling, Holtzman et al. 2020).
+            seed: int for reproducible text; None uses the saved seed generator.
+            use_cache: keep each layer's keys and values instead of running the
+                whole prefix again at every step (same tokens, faster).
+
+        Returns:
+            A str (bytes decoded as UTF-8, invalid bytes replaced) for a str
+            prompt, else a list of token ids.
+        """
+        as_text = isinstance(prompt, str)
+        tokens = list(prompt.encode("utf-8") if as_text else prompt)
+        if not tokens or not all(isinstance(t, (int, np.integer)) and 0 <= t < self.vocabulary_size
+                                 for t in tokens):
+            raise ValueError(f"`prompt` must be a non-empty str, bytes or list of token ids in "
+                             f"[0, {self.vocabulary_size}). Received: prompt={prompt!r:.80}")
+        common.check_positive_int(max_length, "max_length")
+        total = len(tokens) + max_length
+        if total > self.sequence_length:
+            raise ValueError(
+                f"The prompt ({len(tokens)} tokens) plus max_length must fit in "
+                f"sequence_length={self.sequence_length}. Received: max_length={max_length}")
+        if float(temperature) < 0:
+            raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature!r}")
+        if top_k is not None:
+            common.check_positive_int(top_k, "top_k")
+        if top_p is not None and not 0.0 < float(top_p) <= 1.0:
+            raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p!r}")
+        buffer = np.zeros((1, self.sequence_length), "int32")
+        buffer[0, :len(tokens)] = tokens
+        function = self._generate_function(bool(use_cache))
+        out = function(tf.constant(buffer), tf.constant(len(tokens)), tf.constant(total),
+                       tf.cast(self.sampling_seed(seed), tf.int64),
+                       tf.constant(float(temperature)), tf.constant(top_k or 0),
+                       tf.constant(1.0 if top_p is None else float(top_p)))
+        generated = out.numpy()[0, :total].tolist()
+        return bytes(generated).decode("utf-8", errors="replace") if as_text else generated
+
+    def _generate_function(self, use_cache):
+        cache = self._sample_function or {}
+        if use_cache not in cache:
+            @tf.function(input_signature=[
+                tf.TensorSpec([1, self.sequence_length], tf.int32), tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([], tf.int32), tf.TensorSpec([2], tf.int64),
+                tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([], tf.float32)])
+            def run(tokens, prompt_length, total, seed, temperature, top_k, top_p):
+                shape = (1, self.num_heads, self.sequence_length, self.hidden_dim // self.num_heads)
+                caches = [tf.zeros(shape, self.compute_dtype) for _ in range(2 * self.num_layers)]
+
+                def next_logits(tokens, position, caches):
+                    if not use_cache:
+                        return self(tokens, training=False)[0, position], caches
+                    x = self._embed(tokens[:, position:position + 1], position[None, None])
+                    updated = []
+                    for i, block in enumerate(self.blocks):
+                        x, keys, values = block.step(x, caches[2 * i], caches[2 * i + 1],
+                                                     position)
+                        updated += [keys, values]
+                    return self._logits(x)[0, 0], updated
+
+                def body(position, tokens, caches):
+                    logits, caches = next_logits(tokens, position, caches)
+                    drawn = sample_token(logits, temperature, top_k, top_p,
+                                         tf.random.experimental.stateless_fold_in(seed, position))
+                    keep = position + 1 < prompt_length
+                    token = tf.where(keep, tokens[0, position + 1], drawn)
+                    slot = tf.one_hot(position + 1, self.sequence_length, dtype=tf.int32)[None]
+                    tokens = tokens * (1 - slot) + token * slot
+                    return position + 1, tokens, caches
+
+                _, tokens, _ = tf.while_loop(lambda p, *_: p < total - 1, body,
+                                             (tf.constant(0), tokens, caches))
+                return tokens
+
+            cache[use_cache] = run
+            self._sample_function = cache
+        return self._sample_function[use_cache]
+
+    # ------------------------------------------------------------------ saving
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "vocabulary_size": self.vocabulary_size,
+            "sequence_length": self.sequence_length,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "hidden_dim": self.hidden_dim,
+            "dropout": self.dropout,
+            "seed": self.seed,
+        })
+        return config
+
+
+def sample_token(logits, temperature, top_k, top_p, seed):
+    """One token id from `(vocabulary,)` float32 logits: greedy at temperature 0, else sampled.
+
+    `top_k` > 0 keeps the k largest logits; `top_p` < 1 keeps the smallest set
+    of most likely tokens whose probabilities reach `top_p`.
+    """
+    greedy = tf.argmax(logits, output_type=tf.int32)
+    scaled = logits / tf.maximum(temperature, 1e-6)
+    vocabulary = tf.shape(scaled)[0]
+    k = tf.where(top_k > 0, tf.minimum(top_k, vocabulary), vocabulary)
+    kth = tf.math.top_k(scaled, k).values[-1]
+    scaled = tf.where(scaled < kth, tf.cast(-1e9, scaled.dtype), scaled)
+    order = tf.argsort(scaled, direction="DESCENDING")
+    probabilities = tf.nn.softmax(tf.gather(scaled, order))
+    before = tf.cumsum(probabilities, exclusive=True)
+    # A token stays if the tokens more likely than it hold less than top_p.
+    keep_sorted = before < top_p
+    keep = tf.scatter_nd(order[:, None], keep_sorted, [vocabulary])
+    scaled = tf.where(keep, scaled, tf.cast(-1e9, scaled.dtype))
+    drawn = tf.random.stateless_categorical(scaled[None], 1, seed, dtype=tf.int32)[0, 0]
+    return tf.where(temperature > 0, drawn, greedy)

@@ -1,0 +1,81 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_gen
+from keras_gen.models.text import GPT
+from keras_gen.models.text.gpt import sample_token
+
+
+@pytest.fixture(scope="module")
+def trained():
+    dataset, _ = keras_gen.data.load_text("pydoc", sequence_length=32, batch_size=8, seed=0)
+    model = GPT(sequence_length=32, num_layers=2, num_heads=2, hidden_dim=32, dropout=0.0,
+                seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    history = model.fit(dataset.take(20), epochs=1, verbose=0)
+    return model, history
+
+
+def test_fit_logs_loss_and_bits_per_byte(trained):
+    _, history = trained
+    loss, bits = history.history["loss"][0], history.history["bits_per_byte"][0]
+    assert bits == pytest.approx(loss / np.log(2), rel=1e-5)
+    assert loss < np.log(256)  # better than uniform bytes after 20 steps
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"temperature": 0.0}, {"temperature": 1.0, "seed": 3},
+    {"temperature": 0.7, "top_k": 5, "seed": 1}, {"temperature": 1.0, "top_p": 0.8, "seed": 2},
+])
+def test_cached_generation_gives_the_tokens_of_uncached_generation(trained, kwargs):
+    model, _ = trained
+    cached = model.generate("The for", max_length=20, **kwargs)
+    assert cached.startswith("The for") and len(cached.encode("utf-8", "replace")) >= 20
+    assert cached == model.generate("The for", max_length=20, use_cache=False, **kwargs)
+    ids = model.generate(list(b"The for"), max_length=20, **kwargs)
+    assert len(ids) == 27 and bytes(ids[:7]) == b"The for"
+
+
+def test_round_trip_and_seeds(trained, tmp_path):
+    model, _ = trained
+    path = str(tmp_path / "gpt.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert type(loaded) is GPT
+    text = model.generate("if", max_length=25, seed=4)
+    assert loaded.generate("if", max_length=25, seed=4) == text
+    assert model.generate("if", max_length=25, seed=5) != text
+    assert model._generate_function(True).experimental_get_tracing_count() == 1
+
+
+def test_sampling_filters():
+    logits = tf.constant([0.0, 3.0, 1.0, 2.0])
+    seeds = [tf.constant([s, 0], tf.int64) for s in range(200)]
+    greedy = sample_token(logits, tf.constant(0.0), tf.constant(0), tf.constant(1.0), seeds[0])
+    assert int(greedy) == 1
+    top2 = {int(sample_token(logits, tf.constant(1.0), tf.constant(2), tf.constant(1.0), s))
+            for s in seeds}
+    assert top2 == {1, 3}
+    # softmax([0, 3, 1, 2]) = [.032, .644, .087, .237]: the nucleus of 0.8 is {1, 3}.
+    nucleus = {int(sample_token(logits, tf.constant(1.0), tf.constant(0), tf.constant(0.8), s))
+               for s in seeds}
+    assert nucleus == {1, 3}
+    everything = {int(sample_token(logits, tf.constant(1.0), tf.constant(0), tf.constant(1.0), s))
+                  for s in seeds}
+    assert everything == {0, 1, 2, 3}
+
+
+def test_bad_arguments_are_named(trained):
+    model, _ = trained
+    with pytest.raises(ValueError, match="max_length=40"):
+        model.generate("abc", max_length=40)
+    with pytest.raises(ValueError, match="top_p=1.5"):
+        model.generate("abc", max_length=4, top_p=1.5)
+    with pytest.raises(ValueError, match="prompt"):
+        model.generate("", max_length=4)
+    with pytest.raises(ValueError, match="hidden_dim=30, num_heads=4"):
+        GPT(hidden_dim=30, num_heads=4)
+    with pytest.raises(ValueError, match="y=None"):
+        model.fit(np.zeros((4, 32), "int32"))

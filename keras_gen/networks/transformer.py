@@ -1,0 +1,96 @@
+"""A pre-norm causal Transformer block whose attention can run on a key/value cache.
+
+`TransformerBlock.call` attends over a whole sequence with a causal mask;
+`TransformerBlock.step` takes one new position and the cached keys and
+values of the earlier ones, and gives the same output for it with the same
+arithmetic, so cached and uncached generation pick the same tokens.
+"""
+
+import math
+
+import keras
+import tensorflow as tf
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class TransformerBlock(keras.layers.Layer):
+    """`x + attention(norm(x))`, then `x + mlp(norm(x))` (GPT-2, Radford et al. 2019).
+
+    Args:
+        hidden_dim: model width (a multiple of `num_heads`).
+        num_heads: attention heads.
+        dropout: dropout rate after attention and MLP.
+    """
+
+    def __init__(self, hidden_dim, num_heads, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(hidden_dim, int) or not isinstance(num_heads, int) or num_heads < 1 \
+                or hidden_dim % num_heads:
+            raise ValueError("`hidden_dim` must be a multiple of `num_heads`. Received: "
+                             f"hidden_dim={hidden_dim!r}, num_heads={num_heads!r}")
+        self.hidden_dim, self.num_heads, self.dropout = hidden_dim, num_heads, float(dropout)
+        self.head_dim = hidden_dim // num_heads
+        self.norm_0 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_0")
+        self.qkv = keras.layers.Dense(3 * hidden_dim, name="qkv")
+        self.attention_out = keras.layers.Dense(hidden_dim, name="attention_out")
+        self.norm_1 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_1")
+        self.mlp_in = keras.layers.Dense(4 * hidden_dim, activation="gelu", name="mlp_in")
+        self.mlp_out = keras.layers.Dense(hidden_dim, name="mlp_out")
+        self.drop = keras.layers.Dropout(self.dropout)
+
+    def build(self, input_shape):
+        self.norm_0.build(input_shape)
+        self.qkv.build(input_shape)
+        self.attention_out.build(input_shape)
+        self.norm_1.build(input_shape)
+        self.mlp_in.build(input_shape)
+        self.mlp_out.build((*input_shape[:-1], 4 * self.hidden_dim))
+
+    def _heads(self, x):
+        batch, length = tf.shape(x)[0], tf.shape(x)[1]
+        return tf.transpose(tf.reshape(x, (batch, length, self.num_heads, self.head_dim)),
+                            (0, 2, 1, 3))
+
+    def keys_values_queries(self, x):
+        """`(q, k, v)`, each `(batch, heads, length, head_dim)`, of the normed input."""
+        q, k, v = tf.split(self.qkv(self.norm_0(x)), 3, axis=-1)
+        return self._heads(q), self._heads(k), self._heads(v)
+
+    def _attend(self, q, k, v, mask):
+        scores = tf.matmul(q, k, transpose_b=True) / math.sqrt(self.head_dim)
+        scores = tf.where(mask, scores, tf.cast(-1e9, scores.dtype))
+        weights = tf.nn.softmax(scores, axis=-1)
+        out = tf.transpose(tf.matmul(weights, v), (0, 2, 1, 3))
+        return tf.reshape(out, (tf.shape(out)[0], tf.shape(out)[1], self.hidden_dim))
+
+    def _finish(self, x, attended, training):
+        x = x + self.drop(self.attention_out(attended), training=training)
+        return x + self.drop(self.mlp_out(self.mlp_in(self.norm_1(x))), training=training)
+
+    def call(self, x, training=False):
+        q, k, v = self.keys_values_queries(x)
+        length = tf.shape(x)[1]
+        mask = tf.linalg.band_part(tf.ones((length, length), tf.bool), -1, 0)
+        return self._finish(x, self._attend(q, k, v, mask[None, None]), training)
+
+    def step(self, x, keys, values, position):
+        """One position with a cache.
+
+        Args:
+            x: `(batch, 1, hidden_dim)` input at `position`.
+            keys, values: `(batch, heads, max_length, head_dim)` caches.
+            position: int32 scalar, the index of `x` in the sequence.
+
+        Returns:
+            `(output, keys, values)` with this position's key and value written.
+        """
+        q, k, v = self.keys_values_queries(x)
+        slot = tf.one_hot(position, tf.shape(keys)[2], dtype=keys.dtype)[None, None, :, None]
+        keys = keys * (1 - slot) + k * slot
+        values = values * (1 - slot) + v * slot
+        mask = (tf.range(tf.shape(keys)[2]) <= position)[None, None, None, :]
+        return self._finish(x, self._attend(q, keys, values, mask), False), keys, values
+
+    def get_config(self):
+        return {**super().get_config(), "hidden_dim": self.hidden_dim,
+                "num_heads": self.num_heads, "dropout": self.dropout}
