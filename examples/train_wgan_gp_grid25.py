@@ -32,7 +32,7 @@ def main():
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
-    dataset, info = keras_gen.data.load("grid25", batch_size=256, seed=0)
+    dataset, info = keras_gen.data.load("grid25", batch_size=1024, seed=0)
     generator = keras_gen.networks.mlp_generator(
         2, info.shape, hidden_units=(400,) * 4, activation="relu", normalization="batch",
         output_activation=None)

@@ -119,6 +119,24 @@ def test_one_optimizer_models_two_replicas_match_one_device(build, images):
     assert moved >= len(one) // 2
 
 
+@pytest.mark.parametrize("build", [
+    lambda: models.VAE(data_shape=(4,), latent_dim=3, seed=1, likelihood="gaussian"),
+    lambda: models.GAN(data_shape=(4,), latent_dim=3, seed=1),
+], ids=["vae", "gan"])
+def test_a_replica_without_rows_of_the_last_batch_adds_nothing(build):
+    # 9 examples in batches of 8: the last global batch has one row, so one replica gets none.
+    x = np.random.RandomState(1).uniform(-1, 1, (9, 4)).astype("float32")
+    with _two_replicas().scope():
+        model = build()
+        if isinstance(model, models.GAN):
+            model.compile(generator_optimizer=keras.optimizers.SGD(0.01),
+                          discriminator_optimizer=keras.optimizers.SGD(0.01))
+        else:
+            model.compile(optimizer=keras.optimizers.SGD(0.01))
+    history = model.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    assert all(np.isfinite(v[-1]) for v in history.history.values())
+
+
 def test_each_replica_draws_its_own_latents():
     strategy = _two_replicas()
     with strategy.scope():

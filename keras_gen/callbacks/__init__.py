@@ -9,3 +9,4 @@ from keras_gen.callbacks.metrics import InceptionScoreCallback
 from keras_gen.callbacks.metrics import KIDCallback
 from keras_gen.callbacks.metrics import PrecisionRecallCallback
 from keras_gen.callbacks.metrics import SampleMetricCallback
+from keras_gen.callbacks.text_sample import TextSampleCallback

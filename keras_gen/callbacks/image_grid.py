@@ -80,9 +80,9 @@ class ReconstructionGridCallback(ImageGridCallback):
 
     The `reconstructions` picture has the inputs in its first row and
     `model.reconstruct(inputs)` below. For models with `interpolate` (the VAE
-    family), the `interpolations` picture has one row per consecutive pair of
-    inputs: `interpolation_steps` decodings of points on the line between their
-    posterior means. Both go to TensorBoard under `log_dir/images` and to
+    family), the `interpolations` picture has one row per pair of inputs
+    (0 and 1, 2 and 3, ...): `interpolation_steps` decodings of points on the
+    line between their posterior means. Both go to TensorBoard under `log_dir/images` and to
     `png_dir/<tag>_epoch_NNNN.png`.
 
     Args:
@@ -126,7 +126,7 @@ class ReconstructionGridCallback(ImageGridCallback):
             return
         rows = []
         for i in range(0, len(self.data) - 1, 2):
-            label = None if self.labels is None else int(np.asarray(self.labels)[i])
+            label = None if self.labels is None else np.asarray(self.labels)[i:i + 2]
             rows.append(self.model.interpolate(self.data[i], self.data[i + 1],
                                                steps=self.interpolation_steps, labels=label))
         self.write("interpolations",

@@ -13,7 +13,8 @@ LIKELIHOODS = ("bernoulli", "gaussian")
 
 
 def _sum_per_example(values):
-    return tf.reduce_sum(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+    # Over the named axes, not a reshape to (batch, -1), which fails on an empty batch.
+    return tf.reduce_sum(values, axis=list(range(1, len(values.shape))))
 
 
 def bernoulli_log_likelihood(data, logits):

@@ -21,3 +21,5 @@ from keras_gen.metrics.streaming import FrechetDistance
 from keras_gen.metrics.streaming import InceptionScore
 from keras_gen.metrics.streaming import KernelInceptionDistance
 from keras_gen.metrics.streaming import PrecisionRecall
+from keras_gen.metrics.text import BitsPerByte
+from keras_gen.metrics.text import text_metrics

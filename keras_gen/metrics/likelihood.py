@@ -108,7 +108,7 @@ def evidence_lower_bound(model, data, labels=None, batch_size=256, seed=0):
     For a `VQVAE` the ELBO is `log_likelihood_bound` (a point-mass posterior).
     """
     data, labels = _check(model, data, labels)
-    if not hasattr(model, "terms"):
+    if not hasattr(model, "importance_log_weights"):
         return float(np.mean(importance_weighted_log_likelihoods(model, data, labels, 1)))
     values = []
     for i, start in enumerate(range(0, len(data), batch_size)):

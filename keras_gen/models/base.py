@@ -117,8 +117,10 @@ class GenerativeModel(keras.Model):
     def track(tracker, per_example, batch):
         """Adds a per-example quantity to a `Mean` tracker so replicas sum to the global mean."""
         local = tf.cast(batch.local_size, "float32")
-        tracker.update_state(tf.reduce_sum(tf.cast(per_example, "float32")) / local,
-                             sample_weight=local)
+        # A replica can get no rows of a last, short batch: weight 0, not NaN.
+        tracker.update_state(
+            tf.math.divide_no_nan(tf.reduce_sum(tf.cast(per_example, "float32")), local),
+            sample_weight=local)
 
     def sampling_seed(self, seed):
         """The base seed of a `generate` call: `seed`, or the next state of `seed_generator`."""
@@ -243,8 +245,8 @@ class GenerativeModel(keras.Model):
             batch_size: samples per call of the network (default: all, at most 256).
 
         Returns:
-            Float32 numpy array of shape `(num_samples, *data_shape)`, in [-1, 1]
-            for images.
+            Float32 numpy array of shape `(num_samples, *data_shape)` (in [-1, 1]
+            for tanh generators and Bernoulli decoders).
         """
         common.check_positive_int(num_samples, "num_samples")
         batch_size = common.check_positive_int(

@@ -199,6 +199,19 @@ def vq_decoder(grid_shape, data_shape, filters=(64, 32), residual_blocks=1, name
     return keras.Model(codes, x, name=name)
 
 
+@keras.saving.register_keras_serializable(package="keras_gen")
+class LearnedPositions(keras.layers.Layer):
+    """Adds a learned embedding of each position to a `(batch, length, dim)` sequence."""
+
+    def build(self, input_shape):
+        self.positions = self.add_weight(
+            shape=tuple(input_shape[1:]), name="positions",
+            initializer=keras.initializers.RandomNormal(stddev=0.02))
+
+    def call(self, x):
+        return x + keras.ops.cast(self.positions, x.dtype)[None]
+
+
 def code_transformer(num_embeddings, sequence_length, embed_dim=64, num_heads=4, num_layers=2,
                      name="code_transformer"):
     """Autoregressive prior over a flattened grid of code indices (a small causal Transformer).
@@ -217,9 +230,7 @@ def code_transformer(num_embeddings, sequence_length, embed_dim=64, num_heads=4,
     common.check_positive_int(sequence_length, "sequence_length")
     tokens = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(num_embeddings + 1, embed_dim, name="token_embedding")(tokens)
-    positions = keras.layers.Embedding(sequence_length, embed_dim, name="position_embedding")(
-        keras.ops.arange(sequence_length)[None])
-    x = x + positions
+    x = LearnedPositions(name="position_embedding")(x)
     for i in range(num_layers):
         h = keras.layers.LayerNormalization(name=f"block_{i}_norm_0")(x)
         h = keras.layers.MultiHeadAttention(num_heads, embed_dim // num_heads,

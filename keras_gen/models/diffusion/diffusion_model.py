@@ -15,6 +15,7 @@ from keras_gen.utils import distribution
 TIMESTEPS = 0
 NOISE = 1
 LABEL_DROPOUT = 2
+VALIDATION_STREAMS = (3, 4, 5)
 PREDICTIONS = ("epsilon", "v")
 
 
@@ -139,17 +140,14 @@ class DiffusionModel(base.GenerativeModel):
 
     # ------------------------------------------------------------------ training
 
-    def train_step(self, data):
-        x0, labels = self.unpack(data)
-        x0 = tf.cast(x0, "float32")
-        batch = distribution.BatchContext(x0)
-        self.begin_step(batch, tf.identity(self.optimizer.iterations))
-        t = self.draw(TIMESTEPS, lambda n, seed: tf.random.stateless_uniform(
+    def _noised(self, x0, labels, streams):
+        """`(x_t, t, labels, target)` of a batch, from the step's stateless draws."""
+        t = self.draw(streams[0], lambda n, seed: tf.random.stateless_uniform(
             [n], seed, 0, self.timesteps, dtype=tf.int32))
-        noise = self.draw(NOISE, lambda n, seed: tf.random.stateless_normal(
+        noise = self.draw(streams[1], lambda n, seed: tf.random.stateless_normal(
             tf.concat([[n], self.data_shape], 0), seed))
         if self.conditional:
-            drop = self.draw(LABEL_DROPOUT, lambda n, seed: tf.random.stateless_uniform(
+            drop = self.draw(streams[2], lambda n, seed: tf.random.stateless_uniform(
                 [n], seed)) < self.label_dropout
             labels = tf.where(drop, tf.fill(tf.shape(labels), self.num_classes), labels)
         x_t = self.q_sample(x0, t, noise)
@@ -158,17 +156,38 @@ class DiffusionModel(base.GenerativeModel):
             target = tf.sqrt(a) * noise - tf.sqrt(1 - a) * x0
         else:
             target = noise
+        return x_t, t, labels, target
+
+    def _per_example_loss(self, x_t, t, labels, target, training):
+        output = tf.cast(self.network(self._network_inputs(x_t, t, labels), training=training),
+                         "float32")
+        return tf.reduce_mean(tf.square(output - target), axis=list(range(1, len(output.shape))))
+
+    def train_step(self, data):
+        x0, labels = self.unpack(data)
+        x0 = tf.cast(x0, "float32")
+        batch = distribution.BatchContext(x0)
+        self.begin_step(batch, tf.identity(self.optimizer.iterations))
+        x_t, t, labels, target = self._noised(x0, labels, (TIMESTEPS, NOISE, LABEL_DROPOUT))
         with tf.GradientTape() as tape:
-            output = tf.cast(self.network(self._network_inputs(x_t, t, labels), training=True),
-                             "float32")
-            per_example = tf.reduce_mean(
-                tf.reshape(tf.square(output - target), [tf.shape(output)[0], -1]), axis=1)
+            per_example = self._per_example_loss(x_t, t, labels, target, training=True)
             scaled = self.optimizer.scale_loss(batch.mean(per_example))
         variables = self.network.trainable_variables
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
         if self.ema_network is not None:
             distribution.update_moving_average(self.ema_network.weights, self.network.weights,
                                                self.ema_decay_at(self.optimizer.iterations))
+        self.track(self.loss_tracker, per_example, batch)
+        logs = {m.name: m.result() for m in self.metrics}
+        return distribution.logs_for_fit(logs, self.distribute_strategy)
+
+    def test_step(self, data):
+        x0, labels = self.unpack(data)
+        x0 = tf.cast(x0, "float32")
+        batch = distribution.BatchContext(x0)
+        self.begin_step(batch, tf.identity(self.optimizer.iterations))
+        x_t, t, labels, target = self._noised(x0, labels, VALIDATION_STREAMS)
+        per_example = self._per_example_loss(x_t, t, labels, target, training=False)
         self.track(self.loss_tracker, per_example, batch)
         logs = {m.name: m.result() for m in self.metrics}
         return distribution.logs_for_fit(logs, self.distribute_strategy)
@@ -219,6 +238,9 @@ class DiffusionModel(base.GenerativeModel):
             raise ValueError("Classifier-free guidance needs a conditional model (num_classes). "
                              f"Received: guidance_scale={guidance_scale!r}")
         scale = 1.0 if guidance_scale is None else float(guidance_scale)
+        if sampler == "ddpm" and eta:
+            raise ValueError(f"The ddpm sampler has no eta (use sampler='ddim'). "
+                             f"Received: eta={eta!r}")
         eta = None if sampler == "ddpm" else float(eta)
         base_seed = self.sampling_seed(seed)
         outputs = []

@@ -105,8 +105,9 @@ def test_fit_save_load_generate_with_ema(conditional, tmp_path):
     x = _images(32)
     y = np.arange(32) % 3 if conditional else None
     before = [w.copy() for w in model.ema_network.get_weights()]
-    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
-    assert set(history.history) == {"loss"}
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_data=(x[:8], y[:8])
+                        if conditional else (x[:8],))
+    assert set(history.history) == {"loss", "val_loss"}
     moved = [not np.allclose(a, b) for a, b in zip(before, model.ema_network.get_weights())]
     assert sum(moved) >= len(moved) // 2
     kwargs = {"guidance_scale": 2.0} if conditional else {}
@@ -147,3 +148,7 @@ def test_bad_arguments_are_named():
         _small().generate(2, guidance_scale=3.0)
     with pytest.raises(ValueError, match="label_dropout=1.0"):
         _small(label_dropout=1.0)
+    with pytest.raises(ValueError, match="eta=0.5"):
+        _small().generate(2, sampler="ddpm", eta=0.5)
+    with pytest.raises(ValueError, match="timesteps=20"):
+        schedules.linear(20)

@@ -1,8 +1,9 @@
 """Samplers of a trained denoiser, with one interface: `sample(predict, x_T, timesteps, alpha_bar, ...)`.
 
 `predict(x, t)` returns `(eps, x0)` predicted at integer timestep `t` (a
-scalar tensor); `timesteps` is the decreasing int32 sequence to visit, ending
-at 0; `alpha_bar` the float32 schedule. Both samplers work with any
+scalar tensor); `timesteps` is the decreasing int32 sequence to visit (from
+`T - 1`, ending at 0 when it has more than one step); `alpha_bar` the float32
+schedule. Both samplers work with any
 subsequence of the training timesteps.
 """
 
@@ -91,7 +92,10 @@ def get(name):
 
 
 def timestep_sequence(timesteps, steps):
-    """`steps` timesteps from `timesteps - 1` down to 0, evenly spaced (int32, decreasing)."""
+    """`steps` timesteps from `timesteps - 1` down to 0, evenly spaced (int32, decreasing).
+
+    One step is `[timesteps - 1]`: a single denoising from pure noise.
+    """
     if not isinstance(steps, int) or not 1 <= steps <= timesteps:
         raise ValueError(f"`steps` must be an int in [1, {timesteps}]. Received: steps={steps!r}")
     return np.round(np.linspace(timesteps - 1, 0, steps)).astype("int32")

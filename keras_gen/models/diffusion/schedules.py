@@ -19,13 +19,21 @@ def linear(timesteps, beta_start=1e-4, beta_end=0.02):
     spans the same noise levels (as improved-diffusion does).
     """
     scale = 1000.0 / timesteps
+    if beta_end * scale >= 1.0:
+        raise ValueError(
+            f"The linear schedule needs beta_end * 1000 / timesteps < 1, or the signal vanishes. "
+            f"Received: timesteps={timesteps}")
     betas = np.linspace(beta_start * scale, beta_end * scale, timesteps, dtype="float64")
     return np.cumprod(1.0 - betas)
 
 
 # Nichol & Dhariwal 2021, arXiv:2102.09672, equation (17): betas clipped at 0.999.
 def cosine(timesteps, offset=0.008, max_beta=0.999):
-    """`alpha_bar_t = f(t) / f(0)` with `f(t) = cos^2(((t/T + s) / (1 + s)) pi/2)`."""
+    """`alpha_bar_t = f(t + 1) / f(0)` with `f(t) = cos^2(((t/T + s) / (1 + s)) pi/2)`.
+
+    Timestep t = 0 is the first noising step, so `alpha_bar_0 < 1`; betas are
+    clipped at `max_beta`, which changes the last few values.
+    """
     def f(t):
         return math.cos((t / timesteps + offset) / (1 + offset) * math.pi / 2) ** 2
 

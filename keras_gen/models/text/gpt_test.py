@@ -50,6 +50,34 @@ def test_round_trip_and_seeds(trained, tmp_path):
     assert model._generate_function(True).experimental_get_tracing_count() == 1
 
 
+def test_bits_per_byte_metric_function_and_callback(trained, tmp_path):
+    model, _ = trained
+    test, _ = keras_gen.data.load_text("pydoc", sequence_length=32, batch_size=8, split="test",
+                                       shuffle=False)
+    test = test.take(5)
+    result = keras_gen.metrics.text_metrics(model, test)
+    evaluated = model.evaluate(test, verbose=0, return_dict=True)
+    assert result["bits_per_byte"] == pytest.approx(evaluated["bits_per_byte"], rel=1e-5)
+    assert result["perplexity"] == pytest.approx(2 ** result["bits_per_byte"], rel=1e-9)
+    inputs, targets = next(iter(test))
+    logits = model(inputs).numpy().astype("float64")
+    log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    direct = -np.take_along_axis(log_softmax, targets.numpy()[..., None], -1).mean() / np.log(2)
+    metric = keras_gen.metrics.BitsPerByte()
+    metric.update_state(targets, model(inputs))
+    assert float(metric.result()) == pytest.approx(direct, rel=1e-5)
+    callback = keras_gen.callbacks.TextSampleCallback("The ", max_length=10,
+                                                      log_dir=str(tmp_path))
+    callback.set_model(model)
+    callback.on_epoch_end(0)
+    assert callback.last_text.startswith("The ")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "text"))
+    events.Reload()
+    assert "sample" in events.Tags()["tensors"]
+
+
 def test_sampling_filters():
     logits = tf.constant([0.0, 3.0, 1.0, 2.0])
     seeds = [tf.constant([s, 0], tf.int64) for s in range(200)]

@@ -279,18 +279,23 @@ class VAE(base.GenerativeModel):
         Args:
             start, end: one sample each, shape `data_shape`.
             steps: points including both ends (>= 2).
-            labels: for a conditional model, the label of the path (an int).
+            labels: for a conditional model, the label of both samples (an int)
+                or a pair `(start_label, end_label)`: each end is encoded with
+                its own label and the path is decoded with `start_label`.
 
         Returns:
             `(steps, *data_shape)` decoded images.
         """
         common.check_positive_int(steps, "steps", minimum=2)
         pair = np.stack([np.asarray(start, "float32"), np.asarray(end, "float32")])
-        pair_labels = None if labels is None else np.full(2, labels)
+        pair_labels = path_labels = None
+        if labels is not None:
+            pair_labels = np.resize(np.asarray(labels, "int64"), 2)
+            path_labels = np.full(steps, pair_labels[0])
         mean, _ = self.encode(pair, pair_labels)
         weights = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
         path = (1 - weights) * mean[0] + weights * mean[1]
-        return self.decode(path, None if labels is None else np.full(steps, labels))
+        return self.decode(path, path_labels)
 
     # ------------------------------------------------------------------ evaluation
 

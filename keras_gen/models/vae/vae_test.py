@@ -46,6 +46,7 @@ def test_fit_save_load_generate(cls, mnist_small, tmp_path):
                       "codebook"} if cls is models.VQVAE
                      else {"loss", "reconstruction", "kl", "elbo"})
     assert set(history.history) == expected_logs
+    assert set(model.evaluate(images, y, verbose=0, return_dict=True)) == expected_logs
     after = _kernels(model)
     assert len(after) >= 4
     for path, value in before.items():
@@ -194,6 +195,12 @@ def test_vq_vae_bound_is_reconstruction_plus_prior_log_probability(mnist_small):
     assert metrics.evidence_lower_bound(model, x) == pytest.approx(bound.mean(), rel=1e-6)
     with pytest.raises(ValueError, match="likelihood='gaussian'"):
         metrics.log_likelihood(_make(models.VQVAE), x)
+
+
+def test_vq_prior_positions_are_learned():
+    model = _make(models.VQVAE)
+    names = [v.path for v in model.prior.trainable_weights]
+    assert any("position_embedding" in name for name in names)
 
 
 def test_vq_nearest_codes_and_straight_through_gradient():

@@ -148,7 +148,8 @@ class VQVAE(base.GenerativeModel):
         """
         encoded = tf.cast(encoded, "float32")
         flat = tf.reshape(encoded, (-1, self.embedding_dim))
-        codebook = tf.convert_to_tensor(self.codebook)
+        # float32 also inside `call`, where mixed precision would autocast the read.
+        codebook = tf.cast(tf.convert_to_tensor(self.codebook), "float32")
         distances = (tf.reduce_sum(tf.square(flat), 1, keepdims=True)
                      - 2.0 * tf.matmul(flat, codebook, transpose_b=True)
                      + tf.reduce_sum(tf.square(codebook), 1)[None])
@@ -194,48 +195,61 @@ class VQVAE(base.GenerativeModel):
 
     # ------------------------------------------------------------------ training
 
+    def terms(self, x, training):
+        """The per-example loss terms of a batch, its prior loss, code indices and encodings."""
+        encoded = tf.cast(self.encoder(x, training=training), "float32")
+        indices, quantized = self.nearest_codes(encoded)
+        straight_through = encoded + tf.stop_gradient(quantized - encoded)
+        reconstruction = tf.cast(self.decoder(straight_through, training=training), "float32")
+        terms = {
+            "reconstruction": self.reconstruction_error(x, reconstruction),
+            "commitment": self.commitment_cost * _mean_per_example(
+                tf.square(encoded - tf.stop_gradient(quantized))),
+        }
+        if self.ema_decay is None:
+            terms["codebook"] = _mean_per_example(
+                tf.square(tf.stop_gradient(encoded) - quantized))
+        targets, tokens = self._prior_tokens(indices)
+        prior_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+            targets, tf.cast(self.prior(tokens, training=training), "float32"),
+            from_logits=True), axis=1)
+        return terms, prior_loss, indices, encoded
+
     def train_step(self, data):
         x, _ = self.unpack(data)
         batch = distribution.BatchContext(x)
         with tf.GradientTape() as tape:
-            encoded = tf.cast(self.encoder(x, training=True), "float32")
-            indices, quantized = self.nearest_codes(encoded)
-            straight_through = encoded + tf.stop_gradient(quantized - encoded)
-            reconstruction = tf.cast(self.decoder(straight_through, training=True), "float32")
-            terms = {
-                "reconstruction": self.reconstruction_error(x, reconstruction),
-                "commitment": self.commitment_cost * _mean_per_example(
-                    tf.square(encoded - tf.stop_gradient(quantized))),
-            }
-            if self.ema_decay is None:
-                terms["codebook"] = _mean_per_example(
-                    tf.square(tf.stop_gradient(encoded) - quantized))
-            per_example = tf.add_n(list(terms.values()))
-            targets, tokens = self._prior_tokens(indices)
-            prior_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
-                targets, tf.cast(self.prior(tokens, training=True), "float32"),
-                from_logits=True), axis=1)
-            loss = batch.mean(per_example + prior_loss)
+            terms, prior_loss, indices, encoded = self.terms(x, training=True)
+            loss = batch.mean(tf.add_n(list(terms.values())) + prior_loss)
             scaled = self.optimizer.scale_loss(loss)
         variables = self.trainable_variables
         self.optimizer.apply(tape.gradient(scaled, variables), variables)
-
         one_hot = tf.one_hot(tf.reshape(indices, [-1]), self.num_embeddings)
         counts = _sum_over_replicas(tf.reduce_sum(one_hot, axis=0))
         if self.ema_decay is not None:
             flat = tf.reshape(encoded, (-1, self.embedding_dim))
             sums = _sum_over_replicas(tf.matmul(one_hot, flat, transpose_a=True))
             self._ema_update(counts, sums)
+        return self._logs(terms, prior_loss, counts, batch)
+
+    def test_step(self, data):
+        x, _ = self.unpack(data)
+        batch = distribution.BatchContext(x)
+        terms, prior_loss, indices, _ = self.terms(x, training=False)
+        counts = _sum_over_replicas(tf.reduce_sum(
+            tf.one_hot(tf.reshape(indices, [-1]), self.num_embeddings), axis=0))
+        return self._logs(terms, prior_loss, counts, batch)
+
+    def _logs(self, terms, prior_loss, counts, batch):
         for name, value in terms.items():
             self.track(self.trackers[name], value, batch)
-        self.track(self.trackers["loss"], per_example, batch)
+        self.track(self.trackers["loss"], tf.add_n(list(terms.values())), batch)
         self.track(self.trackers["prior_loss"], prior_loss, batch)
-        probabilities = counts / tf.reduce_sum(counts)
+        probabilities = counts / tf.maximum(tf.reduce_sum(counts), 1.0)
         entropy = -tf.reduce_sum(probabilities * tf.math.log(probabilities + 1e-10))
         # Batch-level statistics, identical on every replica after the all-reduce.
         self.trackers["perplexity"].update_state(tf.exp(entropy))
-        self.trackers["usage"].update_state(
-            tf.reduce_mean(tf.cast(counts > 0, "float32")))
+        self.trackers["usage"].update_state(tf.reduce_mean(tf.cast(counts > 0, "float32")))
         logs = {m.name: m.result() for m in self.metrics}
         return distribution.logs_for_fit(logs, self.distribute_strategy)
 
@@ -361,7 +375,7 @@ class VQVAE(base.GenerativeModel):
 
 
 def _mean_per_example(values):
-    return tf.reduce_mean(tf.reshape(values, [tf.shape(values)[0], -1]), axis=1)
+    return tf.reduce_mean(values, axis=list(range(1, len(values.shape))))
 
 
 def _sum_over_replicas(value):
