@@ -130,7 +130,8 @@ def train(args):
     from keras_gen.cli import recipes
     from keras_gen.utils import distribution
 
-    for flag in ("epochs", "batch_size", "latent_dim", "steps_per_epoch", "fid_every"):
+    for flag in ("epochs", "batch_size", "latent_dim", "steps_per_epoch", "fid_every",
+                 "fid_samples"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise SystemExit(f"keras-gen train: --{flag.replace('_', '-')} must be >= 1. "
@@ -149,6 +150,8 @@ def train(args):
         logdir = os.path.join(logdir, "workers", str(strategy.cluster_resolver.task_id))
     cls = models.get(args.model)
     labelled = recipes.takes_labels(cls)
+    if args.latent_dim and recipes.RECIPES[args.model].latent_dim is None:
+        raise SystemExit(f"keras-gen train: {args.model} has no latent vector; drop --latent-dim.")
 
     def load(**kwargs):
         return data.load(args.dataset, labels=labelled, data_dir=args.data_dir,
@@ -195,7 +198,10 @@ def train(args):
         callbacks.Backup(backup_dir),
     ]
     if hasattr(model, "reconstruct") and len(info.shape) == 3:
-        test, _ = load(split="test", batch_size=8, shuffle=False, binarize=binarize)
+        try:
+            test, _ = load(split="test", batch_size=8, shuffle=False, binarize=binarize)
+        except (ValueError, FileNotFoundError):  # no test split: show training images
+            test = dataset.unbatch().batch(8)
         first = next(iter(test))
         x, y = (first[0].numpy(), first[1].numpy()) if labelled else (first.numpy(), None)
         callback_list.insert(-1, callbacks.ReconstructionGridCallback(
