@@ -147,6 +147,21 @@ def test_elbo_bounds_the_importance_weighted_estimate_which_rises_with_k(trained
     assert per_example.shape == (10,) and np.all(per_example < 0)
 
 
+def test_gaussian_estimate_also_rises_with_k():
+    from keras_gen.data import toy
+
+    x = toy.sample("ring8", 2048, seed=0)
+    model = models.VAE(data_shape=(2,), latent_dim=2, likelihood="gaussian", seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.fit(x, batch_size=128, epochs=5, verbose=0)
+    held_out = toy.sample("ring8", 256, seed=1)
+    elbo = metrics.evidence_lower_bound(model, held_out)
+    k1, k50 = (metrics.log_likelihood(model, held_out, num_importance_samples=k, seed=2)
+               for k in (1, 50))
+    assert np.isfinite([elbo, k1, k50]).all()
+    assert abs(k1 - elbo) < 0.5 and k50 > elbo + 0.05
+
+
 def test_log_likelihood_rejects_what_it_cannot_measure(trained_vae):
     model, x = trained_vae
     with pytest.raises(ValueError, match="binary data"):
