@@ -159,7 +159,7 @@ def test_gaussian_estimate_also_rises_with_k():
     k1, k50 = (metrics.log_likelihood(model, held_out, num_importance_samples=k, seed=2)
                for k in (1, 50))
     assert np.isfinite([elbo, k1, k50]).all()
-    assert abs(k1 - elbo) < 0.5 and k50 > elbo + 0.05
+    assert abs(k1 - elbo) < 0.5 and k50 > max(elbo, k1) + 0.02
 
 
 def test_log_likelihood_rejects_what_it_cannot_measure(trained_vae):
