@@ -137,6 +137,26 @@ def test_a_replica_without_rows_of_the_last_batch_adds_nothing(build):
     assert all(np.isfinite(v[-1]) for v in history.history.values())
 
 
+def test_transformer_xl_memory_per_replica_matches_one_device():
+    from keras_gen import data
+    from keras_gen.models.text import TransformerXL
+
+    dataset, _ = data.load_text("pydoc", sequence_length=8, batch_size=4, consecutive=True)
+
+    def run(strategy):
+        with strategy.scope():
+            keras.utils.set_random_seed(3)
+            model = TransformerXL(segment_length=8, memory_length=8, num_layers=1, num_heads=2,
+                                  hidden_dim=16, dropout=0.0, seed=0)
+            model.compile(optimizer=keras.optimizers.SGD(0.5))
+        # Three steps: the second and third read the memory the first wrote.
+        model.fit(dataset.take(3), epochs=1, verbose=0)
+        return model.get_weights()
+
+    for w1, w2 in zip(run(tf.distribute.get_strategy()), run(_two_replicas())):
+        assert np.abs(w1 - w2).max() / np.maximum(np.abs(w1).max(), 1e-3) < 1e-5
+
+
 def test_each_replica_draws_its_own_latents():
     strategy = _two_replicas()
     with strategy.scope():

@@ -1,0 +1,299 @@
+"""Transformer-XL: segment-level recurrence with relative positions (Dai et al. 2019, arXiv:1901.02860)."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gen.models import base
+from keras_gen.models.text import gpt
+from keras_gen.networks import common
+from keras_gen.networks.transformer_xl import TransformerXLBlock
+from keras_gen.utils import distribution
+
+
+class ResetMemory(keras.callbacks.Callback):
+    """Empties a Transformer-XL's memory when an epoch, an evaluation or a prediction starts."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.reset_memory()
+
+    def on_test_begin(self, logs=None):
+        self.model.reset_memory()
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class TransformerXL(base.GenerativeModel):
+    """Language model whose context reaches past its segment through a memory of hidden states.
+
+    Trained with `fit()` on `keras_gen.data.load_text(..., consecutive=True)`:
+    row `b` of each batch continues row `b` of the previous one, so the memory
+    (each layer's inputs of the last `memory_length` positions, without
+    gradient) carries context across batches. The memory lives in per-replica
+    variables (each replica keeps the rows it trains on) and is emptied when
+    an epoch or an evaluation starts. Attention uses relative positions
+    (`TransformerXLBlock`). The loss is the mean next-token cross-entropy per
+    example, summed and divided by the global batch; logs `loss` (nats per
+    byte) and `bits_per_byte`.
+
+    Args:
+        vocabulary_size: number of token ids (256 for bytes).
+        segment_length: tokens per training segment.
+        memory_length: positions kept in memory (0: no memory).
+        num_layers, num_heads, hidden_dim, dropout: the Transformer's size.
+        use_memory: False switches the memory off (same network, context of
+            one segment), for comparisons.
+        seed: int seed of sampling.
+        **kwargs: passed to `keras.Model`.
+    """
+
+    def __init__(self, vocabulary_size=256, segment_length=64, memory_length=64, num_layers=4,
+                 num_heads=4, hidden_dim=128, dropout=0.1, use_memory=True, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.vocabulary_size = common.check_positive_int(vocabulary_size, "vocabulary_size",
+                                                         minimum=2)
+        self.segment_length = common.check_positive_int(segment_length, "segment_length")
+        self.memory_length = common.check_positive_int(memory_length, "memory_length", minimum=0)
+        self.num_layers = common.check_positive_int(num_layers, "num_layers")
+        self.num_heads = common.check_positive_int(num_heads, "num_heads")
+        self.hidden_dim = common.check_positive_int(hidden_dim, "hidden_dim")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+        self.dropout = float(dropout)
+        self.use_memory = bool(use_memory)
+        self.token_embedding = keras.layers.Embedding(vocabulary_size, hidden_dim,
+                                                      name="token_embedding")
+        self.blocks = [TransformerXLBlock(hidden_dim, num_heads, dropout, name=f"block_{i}")
+                       for i in range(num_layers)]
+        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
+        self.head = keras.layers.Dense(vocabulary_size, name="head")
+        self.data_shape = (segment_length,)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.bits_tracker = keras.metrics.Mean(name="bits_per_byte")
+        object.__setattr__(self, "_memory", None)
+        self.build((None, segment_length))
+
+    @property
+    def active_memory_length(self):
+        return self.memory_length if self.use_memory else 0
+
+    def build(self, input_shape):
+        self.token_embedding.build(input_shape)
+        for block in self.blocks:
+            block.build((None, None, self.hidden_dim))
+        self.final_norm.build((None, None, self.hidden_dim))
+        self.head.build((None, None, self.hidden_dim))
+        self.built = True
+
+    def forward(self, tokens, memory, memory_valid, training=False):
+        """`(logits, new_memory)` of a segment given `memory` `(layers, batch, M, d)`."""
+        x = self.token_embedding(tf.cast(tokens, "int32"))
+        keep = self.active_memory_length
+        new_memory = []
+        for layer, block in enumerate(self.blocks):
+            if keep:
+                context = tf.concat([tf.cast(memory[layer], x.dtype), x], axis=1)
+                recent = tf.ensure_shape(context[:, -keep:], [None, keep, self.hidden_dim])
+                new_memory.append(tf.stop_gradient(tf.cast(recent, "float32")))
+            x = block(x, memory[layer], memory_valid, training=training)
+        logits = tf.cast(self.head(self.final_norm(x)), "float32")
+        if not keep:
+            return logits, memory
+        return logits, tf.stack(new_memory)
+
+    def call(self, tokens, training=False):
+        """Logits of `tokens` `(batch, length)` with an empty memory."""
+        batch = tf.shape(tokens)[0]
+        empty = tf.zeros((self.num_layers, batch, 0, self.hidden_dim))
+        return self.forward(tokens, empty, tf.constant(0), training)[0]
+
+    # ------------------------------------------------------------------ memory
+
+    def _create_memory(self, global_batch):
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        if global_batch % replicas:
+            raise ValueError(f"The batch size must divide among the {replicas} replicas. "
+                             f"Received: batch size {global_batch}")
+        shape = (self.num_layers, global_batch // replicas, self.active_memory_length,
+                 self.hidden_dim)
+        if self._memory is not None and tuple(self._memory[0].shape) == shape:
+            return
+        with self.distribute_strategy.scope():
+            # Per replica (ON_READ): each replica remembers the rows it trains on.
+            states = tf.Variable(tf.zeros(shape), trainable=False,
+                                 synchronization=tf.VariableSynchronization.ON_READ,
+                                 aggregation=tf.VariableAggregation.NONE, name="memory")
+            valid = tf.Variable(0, trainable=False,
+                                synchronization=tf.VariableSynchronization.ON_READ,
+                                aggregation=tf.VariableAggregation.NONE, name="memory_valid")
+            reset = tf.Variable(1, trainable=False,
+                                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+                                name="memory_reset")
+        # Not Keras-tracked: the memory is state of a run, not of the model file.
+        object.__setattr__(self, "_memory", (states, valid, reset))
+
+    def reset_memory(self):
+        """Empties the memory before the next segment (done at each epoch and evaluation start)."""
+        if self._memory is not None:
+            self._memory[2].assign(1)
+
+    def _read_memory(self):
+        states, valid, reset = self._memory
+        keep = tf.cast(1 - reset.read_value(), tf.float32)
+        return states.read_value() * keep, valid.read_value() * tf.cast(keep, tf.int32)
+
+    def _write_memory(self, new_states, valid):
+        states, valid_variable, reset = self._memory
+        states.assign(new_states)
+        valid_variable.assign(tf.minimum(valid + self.segment_length, self.active_memory_length))
+        reset.assign(0)
+
+    # ------------------------------------------------------------------ training
+
+    def _step(self, data, training):
+        inputs, targets, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if targets is None or sample_weight is not None:
+            raise ValueError("TransformerXL trains on (inputs, targets) segments without sample "
+                             "weights, e.g. from keras_gen.data.load_text(consecutive=True).")
+        inputs, targets = tf.cast(inputs, "int32"), tf.cast(targets, "int32")
+        batch = distribution.BatchContext(inputs)
+        memory, valid = self._read_memory()
+        with tf.GradientTape() as tape:
+            logits, new_memory = self.forward(inputs, memory, valid, training=training)
+            per_example = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
+                targets, logits, from_logits=True), axis=1)
+            scaled = self.optimizer.scale_loss(batch.mean(per_example))
+        if training:
+            self.optimizer.apply(tape.gradient(scaled, self.trainable_variables),
+                                 self.trainable_variables)
+        if self.active_memory_length:
+            self._write_memory(new_memory, valid)
+        self.track(self.loss_tracker, per_example, batch)
+        self.track(self.bits_tracker, per_example / math.log(2.0), batch)
+        logs = {m.name: m.result() for m in self.metrics}
+        return distribution.logs_for_fit(logs, self.distribute_strategy)
+
+    def train_step(self, data):
+        return self._step(data, training=True)
+
+    def test_step(self, data):
+        return self._step(data, training=False)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.bits_tracker]
+
+    def _prepare(self, x, kwargs):
+        if not isinstance(x, tf.data.Dataset):
+            raise ValueError(
+                "TransformerXL reads consecutive segments: pass a dataset from "
+                "keras_gen.data.load_text(..., consecutive=True). Received: x of type "
+                f"{type(x).__name__}")
+        batch = x.element_spec[0].shape[0]
+        if batch is None:
+            raise ValueError("The dataset's batch size must be static (load_text(..., "
+                             "consecutive=True) gives one). Received: batch size None")
+        validation = kwargs.get("validation_data")
+        if isinstance(validation, tf.data.Dataset) and \
+                validation.element_spec[0].shape[0] != batch:
+            raise ValueError(
+                "Validation segments must come in batches of the training batch size, which "
+                f"the memory is shaped for ({batch}). Received: validation batch size "
+                f"{validation.element_spec[0].shape[0]}")
+        self._create_memory(int(batch))
+        kwargs.setdefault("shuffle", False)
+        kwargs["callbacks"] = [ResetMemory(), *(kwargs.get("callbacks") or [])]
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        self._prepare(x, kwargs)
+        return super().fit(x, y, *args, **kwargs)
+
+    def evaluate(self, x=None, y=None, *args, **kwargs):
+        self._prepare(x, kwargs)
+        kwargs.pop("shuffle")
+        return super().evaluate(x, y, *args, **kwargs)
+
+    # ------------------------------------------------------------------ generation
+
+    def generate(self, prompt, max_length=100, temperature=1.0, top_k=None, top_p=None,
+                 seed=None):
+        """Continues `prompt` by `max_length` tokens, one position at a time on the memory.
+
+        Each new token attends to itself and the memory of the last
+        `memory_length` positions (with the memory switched off, to itself
+        only), so the text can be longer than a segment. Arguments as for
+        `GPT.generate`; returns a str for a str prompt, else token ids.
+        """
+        as_text = isinstance(prompt, str)
+        tokens = list(prompt.encode("utf-8") if as_text else prompt)
+        if not tokens or not all(isinstance(t, (int, np.integer)) and 0 <= t < self.vocabulary_size
+                                 for t in tokens):
+            raise ValueError(f"`prompt` must be a non-empty str, bytes or list of token ids in "
+                             f"[0, {self.vocabulary_size}). Received: prompt={prompt!r:.80}")
+        common.check_positive_int(max_length, "max_length")
+        if float(temperature) < 0:
+            raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature!r}")
+        if top_p is not None and not 0.0 < float(top_p) <= 1.0:
+            raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p!r}")
+        total = len(tokens) + max_length
+        buffer = np.zeros((1, total), "int32")
+        buffer[0, :len(tokens)] = tokens
+        out = self._generate_function()(
+            tf.constant(buffer), tf.constant(len(tokens)), tf.cast(self.sampling_seed(seed),
+                                                                   tf.int64),
+            tf.constant(float(temperature)), tf.constant(top_k or 0),
+            tf.constant(1.0 if top_p is None else float(top_p)))
+        generated = out.numpy()[0].tolist()
+        return bytes(generated).decode("utf-8", errors="replace") if as_text else generated
+
+    def _generate_function(self):
+        if self._sample_function is None:
+            keep = self.active_memory_length
+
+            @tf.function(input_signature=[
+                tf.TensorSpec([1, None], tf.int32), tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([2], tf.int64), tf.TensorSpec([], tf.float32),
+                tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)])
+            def run(tokens, prompt_length, seed, temperature, top_k, top_p):
+                total = tf.shape(tokens)[1]
+                memory = tf.zeros((self.num_layers, 1, keep, self.hidden_dim))
+
+                def body(position, tokens, memory, valid):
+                    logits, memory = self.forward(tokens[:, position:position + 1], memory,
+                                                  valid)
+                    valid = tf.minimum(valid + 1, keep)
+                    drawn = gpt.sample_token(
+                        logits[0, 0], temperature, top_k, top_p,
+                        tf.random.experimental.stateless_fold_in(seed, position))
+                    token = tf.where(position + 1 < prompt_length, tokens[0, position + 1],
+                                     drawn)
+                    slot = tf.one_hot(position + 1, total, dtype=tf.int32)[None]
+                    return position + 1, tokens * (1 - slot) + token * slot, memory, valid
+
+                _, tokens, _, _ = tf.while_loop(
+                    lambda p, *_: p < total - 1, body,
+                    (tf.constant(0), tokens, memory, tf.constant(0)),
+                    shape_invariants=(tf.TensorShape([]), tf.TensorShape([1, None]),
+                                      memory.shape, tf.TensorShape([])))
+                return tokens
+
+            self._sample_function = run
+        return self._sample_function
+
+    # ------------------------------------------------------------------ saving
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "vocabulary_size": self.vocabulary_size,
+            "segment_length": self.segment_length,
+            "memory_length": self.memory_length,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "hidden_dim": self.hidden_dim,
+            "dropout": self.dropout,
+            "use_memory": self.use_memory,
+            "seed": self.seed,
+        })
+        return config

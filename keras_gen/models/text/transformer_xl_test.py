@@ -1,0 +1,79 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_gen
+from keras_gen.models.text import TransformerXL
+
+
+def _model(**kwargs):
+    model = TransformerXL(segment_length=16, memory_length=16, num_layers=2, num_heads=2,
+                          hidden_dim=32, dropout=0.0, seed=0, **kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    return model
+
+
+@pytest.fixture(scope="module")
+def segments():
+    dataset, _ = keras_gen.data.load_text("pydoc", sequence_length=16, batch_size=4,
+                                          consecutive=True)
+    return dataset.take(12)
+
+
+def test_memory_carries_context_across_segments(segments):
+    model = _model()
+    model.fit(segments, epochs=1, verbose=0)
+    first, second = [x for x, _ in segments.take(2)]
+    memory = tf.zeros((2, 4, 16, 32))
+    _, after_first = model.forward(first, memory, tf.constant(0))
+    with_memory, _ = model.forward(second, after_first, tf.constant(16))
+    without, _ = model.forward(second, memory, tf.constant(0))
+    assert not np.allclose(with_memory.numpy(), without.numpy(), atol=1e-4)
+    # Masked (invalid) memory positions change nothing.
+    garbage = tf.random.normal((2, 4, 16, 32))
+    masked, _ = model.forward(second, garbage, tf.constant(0))
+    np.testing.assert_allclose(masked.numpy(), without.numpy(), atol=1e-5)
+    # The new memory is the last 16 inputs of each layer; for layer 0, the embeddings.
+    np.testing.assert_allclose(after_first[0].numpy(), model.token_embedding(first).numpy(),
+                               atol=1e-6)
+
+
+def test_memory_is_emptied_when_an_epoch_or_evaluation_starts(segments):
+    model = _model()
+    model.fit(segments, epochs=1, verbose=0)
+    states, valid, reset = model._memory
+    assert int(valid.read_value()) == 16 and int(reset.read_value()) == 0
+    model.reset_memory()
+    memory, valid_now = model._read_memory()
+    assert int(valid_now) == 0 and not np.any(memory.numpy())
+    model.evaluate(segments.take(2), verbose=0)
+    assert int(model._memory[2].read_value()) == 0  # reset, then filled again
+
+
+def test_round_trip_generation_and_errors(segments, tmp_path):
+    model = _model()
+    model.fit(segments, epochs=1, verbose=0)
+    text = model.generate("The for", max_length=40, seed=2)  # longer than a segment
+    assert text.startswith("The for")
+    path = str(tmp_path / "txl.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert loaded.generate("The for", max_length=40, seed=2) == text
+    assert loaded.generate(list(b"ab"), max_length=5, temperature=0.0) == \
+        model.generate(list(b"ab"), max_length=5, temperature=0.0)
+    with pytest.raises(ValueError, match="consecutive"):
+        model.fit(np.zeros((4, 16), "int32"), np.zeros((4, 16), "int32"))
+    with pytest.raises(ValueError, match="memory_length=-1"):
+        TransformerXL(memory_length=-1)
+    other, _ = keras_gen.data.load_text("pydoc", sequence_length=16, batch_size=2,
+                                        consecutive=True, split="test")
+    with pytest.raises(ValueError, match="validation batch size 2"):
+        model.fit(segments, validation_data=other, verbose=0)
+
+
+def test_without_memory_the_network_sees_one_segment(segments):
+    model = _model(use_memory=False)
+    history = model.fit(segments, epochs=1, verbose=0)
+    assert np.isfinite(history.history["bits_per_byte"][0])
+    assert model.active_memory_length == 0
