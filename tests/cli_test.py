@@ -92,6 +92,26 @@ def test_train_diffusion_then_sample(tmp_path):
     assert np.asarray(Image.open(tmp_path / "s.png")).shape == (2 * 30 + 2, 2 * 30 + 2)
 
 
+@pytest.mark.parametrize("model", ["gpt", "transformer_xl"])
+def test_train_language_models_then_sample_a_prompt(model, tmp_path):
+    logdir = tmp_path / model
+    _run("train", model, "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
+         "--logdir", str(logdir), "--verbose", "0")
+    assert len(_scalars(str(logdir / "validation"), "epoch_bits_per_byte")) == 1
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    text = EventAccumulator(str(logdir / "text"))
+    text.Reload()
+    assert "sample" in text.Tags()["tensors"]
+    out = _run("sample", str(logdir / "model.keras"), "--prompt", "The for", "--max-length",
+               "20", "--seed", "1")
+    assert out.startswith("The for")
+    result = subprocess.run([*CLI, "train", model, "--fid-every", "1", "--logdir",
+                             str(tmp_path / "x")], env=ENV, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode != 0 and "--fid-every" in result.stderr
+
+
 def _wait_for_epochs(process, state, minimum, timeout=240):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

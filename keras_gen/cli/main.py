@@ -23,9 +23,10 @@ def _parser():
         description="Train a model; writes TensorBoard logs, PNG grids, a backup per epoch "
                     "and model.keras into --logdir. Ctrl-C saves and exits.")
     train.add_argument("model", choices=sorted(models.MODELS), help="model to train")
-    train.add_argument("--dataset", default="mnist5k",
+    train.add_argument("--dataset",
                        help=f"one of {', '.join(data.BUILT_IN)}, tfds:<name> or a directory "
-                            "of images (default: mnist5k, works offline)")
+                            "of images (default: mnist5k, works offline); for gpt and "
+                            "transformer_xl: pydoc (default), tfds:<name> or a text file")
     train.add_argument("--epochs", type=int, help="epochs (default: the model's recipe)")
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--latent-dim", type=int,
@@ -56,6 +57,11 @@ def _parser():
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--out", default="samples.png")
     sample.add_argument("--labels", help="comma-separated class labels (conditional models)")
+    sample.add_argument("--prompt", help="language models: print the continuation of this text")
+    sample.add_argument("--max-length", type=int, default=200,
+                        help="language models: bytes to generate")
+    sample.add_argument("--temperature", type=float, default=0.8,
+                        help="language models: sampling temperature (0: greedy)")
 
     stats = commands.add_parser(
         "stats", help="write reference feature statistics of a dataset",
@@ -149,25 +155,47 @@ def train(args):
     if distribution.is_multi_worker(strategy) and not _is_chief(strategy):
         logdir = os.path.join(logdir, "workers", str(strategy.cluster_resolver.task_id))
     cls = models.get(args.model)
+    recipe = recipes.RECIPES[args.model]
     labelled = recipes.takes_labels(cls)
-    if args.latent_dim and recipes.RECIPES[args.model].latent_dim is None:
+    if args.latent_dim and recipe.latent_dim is None:
         raise SystemExit(f"keras-gen train: {args.model} has no latent vector; drop --latent-dim.")
+    text = recipe.family == "text"
+    dataset_name = args.dataset or ("pydoc" if text else "mnist5k")
+    validation = None
+    if text:
+        if args.fid_every:
+            raise SystemExit("keras-gen train: --fid-every measures images; language models log "
+                             "val_bits_per_byte on the test split instead.")
+        length = recipe.model_kwargs.get("sequence_length",
+                                         recipe.model_kwargs.get("segment_length"))
+        consecutive = "segment_length" in recipe.model_kwargs
 
-    def load(**kwargs):
-        return data.load(args.dataset, labels=labelled, data_dir=args.data_dir,
-                         download=args.download, image_size=args.image_size, **kwargs)
+        def load_text(**kwargs):
+            return data.load_text(dataset_name, sequence_length=length,
+                                  batch_size=args.batch_size, consecutive=consecutive,
+                                  data_dir=args.data_dir, download=args.download, **kwargs)
 
-    dataset, info = load(batch_size=args.batch_size, seed=args.seed)
-    binarize = recipes.binarize(args.model, info.shape)
-    if binarize:
-        # The Bernoulli likelihood is a probability of binary images.
-        dataset, info = load(batch_size=args.batch_size, seed=args.seed, binarize=True)
+        dataset, info = load_text(seed=args.seed)
+        validation, _ = load_text(split="test", shuffle=False)
+        description = f"{info.num_tokens} bytes, segments of {length}"
+        binarize = False
+    else:
+        def load(**kwargs):
+            return data.load(dataset_name, labels=labelled, data_dir=args.data_dir,
+                             download=args.download, image_size=args.image_size, **kwargs)
+
+        dataset, info = load(batch_size=args.batch_size, seed=args.seed)
+        binarize = recipes.binarize(args.model, info.shape)
+        if binarize:
+            # The Bernoulli likelihood is a probability of binary images.
+            dataset, info = load(batch_size=args.batch_size, seed=args.seed, binarize=True)
+        if labelled and info.num_classes is None:
+            raise SystemExit(f"keras-gen train: {args.model} needs a labelled dataset; "
+                             f"{dataset_name} has no labels.")
+        description = f"{info.num_examples} examples of shape {info.shape}"
     if args.steps_per_epoch:
         # Epochs of a fixed number of steps read on across passes over the data.
         dataset = dataset.repeat()
-    if labelled and info.num_classes is None:
-        raise SystemExit(f"keras-gen train: {args.model} needs a labelled dataset; "
-                         f"{args.dataset} has no labels.")
     epochs = args.epochs or recipes.default_epochs(args.model)
     backup_dir = os.path.join(logdir, "backup")
     initial_epoch = 0
@@ -179,22 +207,25 @@ def train(args):
         else:
             if args.resume:
                 print(f"No backup in {backup_dir}; starting from scratch.")
-            model = recipes.build_model(cls, args.model, info.shape, info.num_classes,
-                                        args.latent_dim, args.seed)
+            model = recipes.build_model(cls, args.model, getattr(info, "shape", None),
+                                        getattr(info, "num_classes", None), args.latent_dim,
+                                        args.seed)
             recipes.compile_model(model, args.model)
     os.makedirs(logdir, exist_ok=True)
-    print(f"Training {args.model} on {args.dataset} ({info.num_examples} examples of shape "
-          f"{info.shape}) for {epochs} epochs; logs in {logdir}")
+    print(f"Training {args.model} on {dataset_name} ({description}) for {epochs} epochs; "
+          f"logs in {logdir}")
     callback_list = []
     if args.fid_every:
-        reference, _ = data.load(args.dataset, split="train", batch_size=500, shuffle=False,
+        reference, _ = data.load(dataset_name, split="train", batch_size=500, shuffle=False,
                                  data_dir=args.data_dir, image_size=args.image_size)
         callback_list.append(callbacks.FIDCallback(
             reference, "mnist", num_samples=args.fid_samples, every=args.fid_every,
             log_dir=logdir, reference_samples=args.fid_samples))
+    pictures = (callbacks.TextSampleCallback("The ", log_dir=logdir) if text
+                else callbacks.ImageGridCallback(log_dir=logdir, png_dir=logdir))
     callback_list += [
         keras.callbacks.TensorBoard(logdir, write_graph=False),
-        callbacks.ImageGridCallback(log_dir=logdir, png_dir=logdir),
+        pictures,
         callbacks.Backup(backup_dir),
     ]
     if hasattr(model, "reconstruct") and len(info.shape) == 3:
@@ -212,7 +243,7 @@ def train(args):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=args.verbose,
-                  shuffle=False,
+                  shuffle=False, validation_data=validation,
                   steps_per_epoch=args.steps_per_epoch, callbacks=callback_list)
     except KeyboardInterrupt:
         interrupted = os.path.join(logdir, "interrupted.keras")
@@ -249,6 +280,13 @@ def sample(args):
     if args.num < 1:
         raise SystemExit(f"keras-gen sample: --num must be >= 1. Received: {args.num}")
     model = keras.models.load_model(args.model_file)
+    if args.prompt is not None:
+        if not hasattr(model, "vocabulary_size"):
+            raise SystemExit(f"keras-gen sample: --prompt needs a language model; "
+                             f"{args.model_file} holds a {type(model).__name__}.")
+        print(model.generate(args.prompt, max_length=args.max_length,
+                             temperature=args.temperature, seed=args.seed))
+        return 0
     kwargs = {}
     if args.labels:
         labels = [int(v) for v in args.labels.split(",")]

@@ -9,6 +9,7 @@ from keras_gen.models.gan import SNGAN
 from keras_gen.models.gan import WGANGP
 from keras_gen.models.gan import ConditionalGAN
 from keras_gen.models.text import GPT
+from keras_gen.models.text import TransformerXL
 from keras_gen.models.vae import VAE
 from keras_gen.models.vae import VQVAE
 from keras_gen.models.vae import BetaVAE
@@ -27,6 +28,8 @@ MODELS = {
     "conditional_vae": ConditionalVAE,
     "vq_vae": VQVAE,
     "diffusion": DiffusionModel,
+    "gpt": GPT,
+    "transformer_xl": TransformerXL,
 }
 
 

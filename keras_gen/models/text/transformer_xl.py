@@ -14,12 +14,9 @@ from keras_gen.utils import distribution
 
 
 class ResetMemory(keras.callbacks.Callback):
-    """Empties a Transformer-XL's memory when an epoch, an evaluation or a prediction starts."""
+    """Empties a Transformer-XL's memory when an epoch starts."""
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.model.reset_memory()
-
-    def on_test_begin(self, logs=None):
         self.model.reset_memory()
 
 
@@ -202,16 +199,17 @@ class TransformerXL(base.GenerativeModel):
                 f"the memory is shaped for ({batch}). Received: validation batch size "
                 f"{validation.element_spec[0].shape[0]}")
         self._create_memory(int(batch))
-        kwargs.setdefault("shuffle", False)
-        kwargs["callbacks"] = [ResetMemory(), *(kwargs.get("callbacks") or [])]
 
     def fit(self, x=None, y=None, *args, **kwargs):
         self._prepare(x, kwargs)
+        kwargs.setdefault("shuffle", False)
+        kwargs["callbacks"] = [ResetMemory(), *(kwargs.get("callbacks") or [])]
         return super().fit(x, y, *args, **kwargs)
 
     def evaluate(self, x=None, y=None, *args, **kwargs):
+        # Also the validation inside fit(), whose next epoch empties the memory again.
         self._prepare(x, kwargs)
-        kwargs.pop("shuffle")
+        self.reset_memory()
         return super().evaluate(x, y, *args, **kwargs)
 
     # ------------------------------------------------------------------ generation
