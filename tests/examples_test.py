@@ -15,7 +15,8 @@ def test_there_is_an_example_per_model():
     names = {os.path.basename(p) for p in EXAMPLES}
     for stem in ("gan_ring8", "dcgan_mnist", "wgan_gp_grid25", "sngan_mnist", "lsgan_mnist",
                  "conditional_gan_mnist", "acgan_mnist", "vae_mnist", "beta_vae_mnist",
-                 "conditional_vae_mnist", "vq_vae_mnist", "diffusion_mnist"):
+                 "conditional_vae_mnist", "vq_vae_mnist", "diffusion_mnist", "gpt_pydoc",
+                 "transformer_xl_pydoc"):
         assert f"train_{stem}.py" in names
 
 
