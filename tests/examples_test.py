@@ -20,10 +20,21 @@ def test_there_is_an_example_per_model():
         assert f"train_{stem}.py" in names
 
 
+# Flags that shrink an example's evaluation to smoke-test size.
+SMALL = {
+    "train_diffusion_mnist.py": ["--fid-samples", "16", "--base-channels", "16"],
+    "train_vae_mnist.py": ["--importance-samples", "2"],
+    "train_beta_vae_mnist.py": ["--importance-samples", "2"],
+    "train_conditional_vae_mnist.py": ["--importance-samples", "2"],
+    "train_transformer_xl_pydoc.py": ["--batch-size", "64"],
+}
+
+
 @pytest.mark.parametrize("script", EXAMPLES, ids=os.path.basename)
 def test_example_runs_a_few_steps(script, tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, script, "--steps", "3", "--out", str(tmp_path)],
-                            env=env, capture_output=True, text=True, timeout=300)
+    extra = SMALL.get(os.path.basename(script), [])
+    result = subprocess.run([sys.executable, script, "--steps", "3", "--out", str(tmp_path),
+                             *extra], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "model.keras").exists()
