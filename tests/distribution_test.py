@@ -137,6 +137,25 @@ def test_a_replica_without_rows_of_the_last_batch_adds_nothing(build):
     assert all(np.isfinite(v[-1]) for v in history.history.values())
 
 
+def test_gpt_two_replicas_match_one_device():
+    from keras_gen.models.text import GPT
+
+    tokens = np.random.RandomState(0).randint(0, 256, (GLOBAL_BATCH, 9)).astype("int32")
+
+    def run(strategy):
+        with strategy.scope():
+            keras.utils.set_random_seed(3)
+            model = GPT(sequence_length=8, num_layers=1, num_heads=2, hidden_dim=16,
+                        dropout=0.0, seed=0)
+            model.compile(optimizer=keras.optimizers.SGD(0.5))
+        model.fit(tokens[:, :-1], tokens[:, 1:], batch_size=GLOBAL_BATCH, epochs=2,
+                  shuffle=False, verbose=0)
+        return model.get_weights()
+
+    for w1, w2 in zip(run(tf.distribute.get_strategy()), run(_two_replicas())):
+        assert np.abs(w1 - w2).max() / np.maximum(np.abs(w1).max(), 1e-3) < 1e-5
+
+
 def test_transformer_xl_memory_per_replica_matches_one_device():
     from keras_gen import data
     from keras_gen.models.text import TransformerXL

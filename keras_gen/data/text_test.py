@@ -1,4 +1,5 @@
 import numpy as np
+import tensorflow as tf
 import pytest
 
 from keras_gen import data
@@ -40,3 +41,25 @@ def test_bad_sources_are_named(tmp_path):
     short.write_bytes(b"tiny")
     with pytest.raises(ValueError, match="batch_size"):
         data.load_text(str(short), sequence_length=8, batch_size=2)
+
+
+def test_tfds_text_with_mock_data():
+    import tensorflow_datasets as tfds
+
+    def text(*args, **kwargs):
+        return tf.data.Dataset.from_tensor_slices(
+            {"text": tf.constant(["First Citizen:\nBefore we proceed any further, hear me speak."
+                                  * 20])})
+
+    with tfds.testing.mock_data(num_examples=1, as_dataset_fn=text):
+        dataset, info = data.load_text("tfds:tiny_shakespeare", sequence_length=8, batch_size=4,
+                                       shuffle=False)
+        inputs, targets = next(iter(dataset))
+    assert bytes(inputs.numpy()[0].astype("uint8")) == b"First Ci"
+    np.testing.assert_array_equal(inputs.numpy()[0, 1:], targets.numpy()[0, :-1])
+    assert info.num_tokens == 20 * 60
+
+
+def test_tfds_text_without_data_fails_without_downloading(tmp_path):
+    with pytest.raises(FileNotFoundError, match="tfds build tiny_shakespeare"):
+        data.load_text("tfds:tiny_shakespeare", data_dir=str(tmp_path))
