@@ -63,7 +63,8 @@ def test_train_writes_tensorboard_grids_backup_and_model_then_sample(tmp_path):
     assert picture.std() > 0
 
 
-@pytest.mark.parametrize("model", ["vae", "beta_vae", "conditional_vae", "vq_vae"])
+# beta_vae takes the vae's path with other constructor arguments (test_every_model_has_a_training_recipe).
+@pytest.mark.parametrize("model", ["vae", "conditional_vae", "vq_vae"])
 def test_train_variational_models(model, tmp_path):
     logdir = tmp_path / model
     _run("train", model, "--epochs", "1", "--steps-per-epoch", "2", "--logdir", str(logdir),
@@ -106,10 +107,11 @@ def test_train_language_models_then_sample_a_prompt(model, tmp_path):
     out = _run("sample", str(logdir / "model.keras"), "--prompt", "The for", "--max-length",
                "20", "--seed", "1")
     assert out.startswith("The for")
-    result = subprocess.run([*CLI, "train", model, "--fid-every", "1", "--logdir",
-                             str(tmp_path / "x")], env=ENV, capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode != 0 and "--fid-every" in result.stderr
+    if model == "gpt":
+        result = subprocess.run([*CLI, "train", model, "--fid-every", "1", "--logdir",
+                                 str(tmp_path / "x")], env=ENV, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode != 0 and "--fid-every" in result.stderr
 
 
 def _wait_for_epochs(process, state, minimum, timeout=240):
@@ -171,8 +173,18 @@ def test_list_and_help():
     for name in ("gan", "dcgan", "wgan_gp", "sngan", "lsgan", "conditional_gan", "acgan",
                  "mnist5k", "grid25", "ring8", "digits"):
         assert name in out
-    for command in ([], ["train"], ["sample"], ["list"], ["weights"]):
-        assert "usage: keras-gen" in _run(*command, "--help")
+    assert "usage: keras-gen" in _run("train", "--help")
+    # The other commands' help in-process: one TensorFlow start per command adds up.
+    import contextlib
+    import io
+
+    from keras_gen.cli import main as cli
+
+    for command in ([], ["sample"], ["list"], ["weights"], ["stats"], ["evaluate"]):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as done:
+            cli.main([*command, "--help"])
+        assert done.value.code == 0 and "usage: keras-gen" in out.getvalue()
 
 
 def test_weights_where_names_both_files(tmp_path):
