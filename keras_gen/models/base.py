@@ -231,7 +231,9 @@ class GenerativeModel(keras.Model):
 
     def samples_from_latents(self, latents, labels=None):
         """Maps prior latents (and labels) to float32 samples; the hook behind `generate`."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement samples_from_latents")
+        raise TypeError(
+            f"{type(self).__name__} does not sample from prior latents; its `generate` "
+            "says how it samples.")
 
     def generate(self, num_samples, seed=None, labels=None, batch_size=None):
         """Draws new samples from the model.
