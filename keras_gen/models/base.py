@@ -32,6 +32,8 @@ class GenerativeModel(keras.Model):
 
     #: Whether training and sampling need class labels.
     conditional = False
+    #: Constructor arguments that are Keras models, serialized whole in the config.
+    nested_models = ()
 
     def __init__(self, seed=None, num_classes=None, **kwargs):
         super().__init__(**kwargs)
@@ -278,6 +280,20 @@ class GenerativeModel(keras.Model):
         return self._sample_function
 
     # ------------------------------------------------------------------ saving
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({name: keras.saving.serialize_keras_object(getattr(self, name))
+                       for name in self.nested_models})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for name in cls.nested_models:
+            if config.get(name) is not None:
+                config[name] = keras.saving.deserialize_keras_object(config[name])
+        return cls(**config)
 
     def save_own_variables(self, store):
         super().save_own_variables(store)

@@ -64,6 +64,8 @@ class DiffusionModel(base.GenerativeModel):
     ```
     """
 
+    nested_models = ("network",)
+
     def __init__(self, network=None, timesteps=1000, schedule="cosine", prediction="epsilon",
                  ema_decay=0.999, label_dropout=0.1, seed=None, data_shape=None,
                  num_classes=None, **kwargs):
@@ -294,7 +296,6 @@ class DiffusionModel(base.GenerativeModel):
     def get_config(self):
         config = super().get_config()
         config.update({
-            "network": keras.saving.serialize_keras_object(self.network),
             "timesteps": self.timesteps,
             "schedule": self.schedule,
             "prediction": self.prediction,
@@ -304,9 +305,3 @@ class DiffusionModel(base.GenerativeModel):
             "num_classes": self.num_classes,
         })
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["network"] = keras.saving.deserialize_keras_object(config["network"])
-        return cls(**config)

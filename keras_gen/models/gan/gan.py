@@ -69,6 +69,8 @@ class GAN(base.GenerativeModel):
     auxiliary_names = None
     #: Default loss of the class (subclasses fix their paper's loss).
     default_loss = "nonsaturating"
+    #: The networks, serialized whole in the config.
+    nested_models = ("generator", "discriminator")
 
     def __init__(self, generator=None, discriminator=None, latent_dim=None,
                  loss=None, discriminator_steps=1, ema_decay=None, seed=None,
@@ -391,8 +393,6 @@ class GAN(base.GenerativeModel):
     def get_config(self):
         config = super().get_config()
         config.update({
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
             "latent_dim": self.latent_dim,
             "loss": self.adversarial_loss.name,
             "discriminator_steps": self.discriminator_steps,
@@ -401,10 +401,3 @@ class GAN(base.GenerativeModel):
             "num_classes": self.num_classes,
         })
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("generator", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)

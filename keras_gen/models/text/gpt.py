@@ -163,24 +163,13 @@ class GPT(base.GenerativeModel):
             A str (bytes decoded as UTF-8, invalid bytes replaced) for a str
             prompt, else a list of token ids.
         """
-        as_text = isinstance(prompt, str)
-        tokens = list(prompt.encode("utf-8") if as_text else prompt)
-        if not tokens or not all(isinstance(t, (int, np.integer)) and 0 <= t < self.vocabulary_size
-                                 for t in tokens):
-            raise ValueError(f"`prompt` must be a non-empty str, bytes or list of token ids in "
-                             f"[0, {self.vocabulary_size}). Received: prompt={prompt!r:.80}")
-        common.check_positive_int(max_length, "max_length")
+        tokens, as_text = check_generation_arguments(self.vocabulary_size, prompt, max_length,
+                                                      temperature, top_k, top_p)
         total = len(tokens) + max_length
         if total > self.sequence_length:
             raise ValueError(
                 f"The prompt ({len(tokens)} tokens) plus max_length must fit in "
                 f"sequence_length={self.sequence_length}. Received: max_length={max_length}")
-        if float(temperature) < 0:
-            raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature!r}")
-        if top_k is not None:
-            common.check_positive_int(top_k, "top_k")
-        if top_p is not None and not 0.0 < float(top_p) <= 1.0:
-            raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p!r}")
         buffer = np.zeros((1, self.sequence_length), "int32")
         buffer[0, :len(tokens)] = tokens
         function = self._generate_function(bool(use_cache))
@@ -246,6 +235,24 @@ class GPT(base.GenerativeModel):
             "seed": self.seed,
         })
         return config
+
+
+def check_generation_arguments(vocabulary_size, prompt, max_length, temperature, top_k, top_p):
+    """`(token ids, whether the prompt was a str)`, after checking `generate`'s arguments."""
+    as_text = isinstance(prompt, str)
+    tokens = list(prompt.encode("utf-8") if as_text else prompt)
+    if not tokens or not all(isinstance(t, (int, np.integer)) and 0 <= t < vocabulary_size
+                             for t in tokens):
+        raise ValueError(f"`prompt` must be a non-empty str, bytes or list of token ids in "
+                         f"[0, {vocabulary_size}). Received: prompt={prompt!r:.80}")
+    common.check_positive_int(max_length, "max_length")
+    if float(temperature) < 0:
+        raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature!r}")
+    if top_k is not None:
+        common.check_positive_int(top_k, "top_k")
+    if top_p is not None and not 0.0 < float(top_p) <= 1.0:
+        raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p!r}")
+    return tokens, as_text
 
 
 def sample_token(logits, temperature, top_k, top_p, seed):

@@ -223,17 +223,8 @@ class TransformerXL(base.GenerativeModel):
         only), so the text can be longer than a segment. Arguments as for
         `GPT.generate`; returns a str for a str prompt, else token ids.
         """
-        as_text = isinstance(prompt, str)
-        tokens = list(prompt.encode("utf-8") if as_text else prompt)
-        if not tokens or not all(isinstance(t, (int, np.integer)) and 0 <= t < self.vocabulary_size
-                                 for t in tokens):
-            raise ValueError(f"`prompt` must be a non-empty str, bytes or list of token ids in "
-                             f"[0, {self.vocabulary_size}). Received: prompt={prompt!r:.80}")
-        common.check_positive_int(max_length, "max_length")
-        if float(temperature) < 0:
-            raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature!r}")
-        if top_p is not None and not 0.0 < float(top_p) <= 1.0:
-            raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p!r}")
+        tokens, as_text = gpt.check_generation_arguments(self.vocabulary_size, prompt, max_length,
+                                                         temperature, top_k, top_p)
         total = len(tokens) + max_length
         buffer = np.zeros((1, total), "int32")
         buffer[0, :len(tokens)] = tokens

@@ -61,6 +61,8 @@ class VAE(base.GenerativeModel):
     ```
     """
 
+    nested_models = ("encoder", "decoder")
+
     def __init__(self, encoder=None, decoder=None, latent_dim=None, likelihood="bernoulli",
                  beta=1.0, beta_warmup_steps=0, seed=None, data_shape=None, num_classes=None,
                  **kwargs):
@@ -324,8 +326,6 @@ class VAE(base.GenerativeModel):
     def get_config(self):
         config = super().get_config()
         config.update({
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
             "latent_dim": self.latent_dim,
             "likelihood": self.likelihood,
             "beta": self.beta,
@@ -334,11 +334,3 @@ class VAE(base.GenerativeModel):
             "num_classes": self.num_classes,
         })
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
-

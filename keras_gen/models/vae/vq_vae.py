@@ -71,6 +71,8 @@ class VQVAE(base.GenerativeModel):
     ```
     """
 
+    nested_models = ("encoder", "decoder", "prior")
+
     def __init__(self, encoder=None, decoder=None, prior=None, num_embeddings=64,
                  embedding_dim=None, commitment_cost=0.25, ema_decay=None, seed=None,
                  data_shape=None, epsilon=1e-5, likelihood="gaussian", **kwargs):
@@ -353,9 +355,6 @@ class VQVAE(base.GenerativeModel):
     def get_config(self):
         config = super().get_config()
         config.update({
-            "encoder": keras.saving.serialize_keras_object(self.encoder),
-            "decoder": keras.saving.serialize_keras_object(self.decoder),
-            "prior": keras.saving.serialize_keras_object(self.prior),
             "num_embeddings": self.num_embeddings,
             "embedding_dim": self.embedding_dim,
             "commitment_cost": self.commitment_cost,
@@ -365,13 +364,6 @@ class VQVAE(base.GenerativeModel):
             "likelihood": self.likelihood,
         })
         return config
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        for key in ("encoder", "decoder", "prior"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
 
 
 def _mean_per_example(values):
