@@ -23,7 +23,7 @@ class ImageGridCallback(keras.callbacks.Callback):
         png_dir: directory for PNG files, or None.
         num_samples: samples in the grid.
         seed: sampling seed.
-        every: write every this many epochs.
+        every: write every this many epochs, and after the last.
         labels: labels for a conditional model (default: classes in turn).
 
     Example:
@@ -48,8 +48,12 @@ class ImageGridCallback(keras.callbacks.Callback):
         self._writer = None
         self.last_png = None
 
+    def due(self, epoch):
+        """Whether to write after `epoch`: every `every` epochs, and after the last one."""
+        return not (epoch + 1) % self.every or epoch + 1 == (self.params or {}).get("epochs")
+
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
+        if not self.due(epoch):
             return
         kwargs = {"labels": self.labels} if self.labels is not None else {}
         samples = self.model.generate(self.num_samples, seed=self.seed, **kwargs)
@@ -90,7 +94,7 @@ class ReconstructionGridCallback(ImageGridCallback):
         log_dir: TensorBoard log directory, or None for PNGs only.
         png_dir: directory for PNG files, or None.
         labels: labels of `data`, for a conditional model.
-        every: write every this many epochs.
+        every: write every this many epochs, and after the last.
         interpolation_steps: images per interpolation row (0: no interpolations).
 
     Example:
@@ -115,7 +119,7 @@ class ReconstructionGridCallback(ImageGridCallback):
         self.interpolation_steps = interpolation_steps
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
+        if not self.due(epoch):
             return
         kwargs = {"labels": self.labels} if self.labels is not None else {}
         reconstructions = self.model.reconstruct(self.data, **kwargs)
