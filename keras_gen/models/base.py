@@ -335,3 +335,29 @@ def describe(network):
     if network is None:
         return "None"
     return f"{type(network).__name__}(name={getattr(network, 'name', '?')!r})"
+
+
+
+def builds_default_networks(model, data_shape, **networks):
+    """Whether `model` builds its default pair of `networks` from `data_shape`.
+
+    Args:
+        model: the model being constructed (named in errors).
+        data_shape: shape for the default networks, or None.
+        **networks: the two networks as passed, by argument name.
+
+    Raises:
+        ValueError: for only one of the two networks, or neither and no `data_shape`.
+    """
+    (first, a), (second, b) = networks.items()
+    if (a is None) != (b is None):
+        raise ValueError(
+            f"Pass both `{first}` and `{second}`, or neither (with `data_shape`). "
+            f"Received: {first}={describe(a)}, {second}={describe(b)}")
+    if a is not None:
+        return False
+    if data_shape is None:
+        raise ValueError(
+            f"{type(model).__name__} needs `{first}` and `{second}`, or `data_shape` to build "
+            f"default networks. Received: {first}=None, {second}=None, data_shape=None")
+    return True

@@ -12,6 +12,18 @@ import keras
 import tensorflow as tf
 
 
+def set_heads(block, hidden_dim, num_heads, dropout, even=False):
+    """Checks that `hidden_dim` splits into `num_heads` heads (of even width with `even`) and
+    sets `hidden_dim`, `num_heads`, `dropout` and `head_dim` on `block`."""
+    if not isinstance(hidden_dim, int) or not isinstance(num_heads, int) or num_heads < 1 \
+            or hidden_dim % num_heads or (even and hidden_dim % 2):
+        raise ValueError(f"`hidden_dim` must be {'an even' if even else 'a'} multiple of "
+                         f"`num_heads`. Received: hidden_dim={hidden_dim!r}, "
+                         f"num_heads={num_heads!r}")
+    block.hidden_dim, block.num_heads, block.dropout = hidden_dim, num_heads, float(dropout)
+    block.head_dim = hidden_dim // num_heads
+
+
 @keras.saving.register_keras_serializable(package="keras_gen")
 class TransformerBlock(keras.layers.Layer):
     """`x + attention(norm(x))`, then `x + mlp(norm(x))` (GPT-2, Radford et al. 2019).
@@ -24,12 +36,7 @@ class TransformerBlock(keras.layers.Layer):
 
     def __init__(self, hidden_dim, num_heads, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(hidden_dim, int) or not isinstance(num_heads, int) or num_heads < 1 \
-                or hidden_dim % num_heads:
-            raise ValueError("`hidden_dim` must be a multiple of `num_heads`. Received: "
-                             f"hidden_dim={hidden_dim!r}, num_heads={num_heads!r}")
-        self.hidden_dim, self.num_heads, self.dropout = hidden_dim, num_heads, float(dropout)
-        self.head_dim = hidden_dim // num_heads
+        set_heads(self, hidden_dim, num_heads, dropout)
         self.norm_0 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_0")
         self.qkv = keras.layers.Dense(3 * hidden_dim, name="qkv")
         self.attention_out = keras.layers.Dense(hidden_dim, name="attention_out")

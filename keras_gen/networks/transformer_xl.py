@@ -16,6 +16,8 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_gen.networks import transformer
+
 
 @keras.saving.register_keras_serializable(package="keras_gen")
 class TransformerXLBlock(keras.layers.Layer):
@@ -29,12 +31,7 @@ class TransformerXLBlock(keras.layers.Layer):
 
     def __init__(self, hidden_dim, num_heads, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(hidden_dim, int) or not isinstance(num_heads, int) or num_heads < 1 \
-                or hidden_dim % num_heads or hidden_dim % 2:
-            raise ValueError("`hidden_dim` must be an even multiple of `num_heads`. Received: "
-                             f"hidden_dim={hidden_dim!r}, num_heads={num_heads!r}")
-        self.hidden_dim, self.num_heads, self.dropout = hidden_dim, num_heads, float(dropout)
-        self.head_dim = hidden_dim // num_heads
+        transformer.set_heads(self, hidden_dim, num_heads, dropout, even=True)
         self.norm_0 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_0")
         self.query = keras.layers.Dense(hidden_dim, name="query")
         self.key_value = keras.layers.Dense(2 * hidden_dim, name="key_value")

@@ -84,17 +84,8 @@ class GAN(base.GenerativeModel):
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.adversarial_loss = losses.get(self.default_loss if loss is None else loss)
 
-        if (generator is None) != (discriminator is None):
-            raise ValueError(
-                "Pass both `generator` and `discriminator`, or neither (with "
-                f"`data_shape`). Received: generator={base.describe(generator)}, "
-                f"discriminator={base.describe(discriminator)}")
-        if generator is None:
-            if data_shape is None:
-                raise ValueError(
-                    f"{type(self).__name__} needs `generator` and `discriminator`, "
-                    "or `data_shape` to build default networks. Received: "
-                    "generator=None, discriminator=None, data_shape=None")
+        if base.builds_default_networks(self, data_shape, generator=generator,
+                                        discriminator=discriminator):
             data_shape = common.check_data_shape(data_shape)
             latent_dim = 128 if latent_dim is None else latent_dim
             common.check_positive_int(latent_dim, "latent_dim")

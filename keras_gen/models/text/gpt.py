@@ -46,26 +46,16 @@ class GPT(base.GenerativeModel):
     def __init__(self, vocabulary_size=256, sequence_length=128, num_layers=4, num_heads=4,
                  hidden_dim=128, dropout=0.1, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.vocabulary_size = common.check_positive_int(vocabulary_size, "vocabulary_size",
-                                                         minimum=2)
+        set_size(self, vocabulary_size, num_layers, num_heads, hidden_dim, dropout)
         self.sequence_length = common.check_positive_int(sequence_length, "sequence_length")
-        self.num_layers = common.check_positive_int(num_layers, "num_layers")
-        self.num_heads = common.check_positive_int(num_heads, "num_heads")
-        self.hidden_dim = common.check_positive_int(hidden_dim, "hidden_dim")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
-        self.dropout = float(dropout)
         self.token_embedding = keras.layers.Embedding(vocabulary_size, hidden_dim,
                                                       name="token_embedding")
         self.position_embedding = keras.layers.Embedding(sequence_length, hidden_dim,
                                                          name="position_embedding")
         self.blocks = [TransformerBlock(hidden_dim, num_heads, dropout, name=f"block_{i}")
                        for i in range(num_layers)]
-        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
-        self.head = keras.layers.Dense(vocabulary_size, name="head")
+        add_output_layers(self)
         self.data_shape = (sequence_length,)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.bits_tracker = keras.metrics.Mean(name="bits_per_byte")
         self.build((None, sequence_length))
 
     def build(self, input_shape):
@@ -235,6 +225,26 @@ class GPT(base.GenerativeModel):
             "seed": self.seed,
         })
         return config
+
+
+def set_size(model, vocabulary_size, num_layers, num_heads, hidden_dim, dropout):
+    """Checks a language model's size arguments and sets them as attributes."""
+    model.vocabulary_size = common.check_positive_int(vocabulary_size, "vocabulary_size",
+                                                      minimum=2)
+    model.num_layers = common.check_positive_int(num_layers, "num_layers")
+    model.num_heads = common.check_positive_int(num_heads, "num_heads")
+    model.hidden_dim = common.check_positive_int(hidden_dim, "hidden_dim")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
+    model.dropout = float(dropout)
+
+
+def add_output_layers(model):
+    """The final layer norm, the vocabulary head and the loss and bits-per-byte trackers."""
+    model.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
+    model.head = keras.layers.Dense(model.vocabulary_size, name="head")
+    model.loss_tracker = keras.metrics.Mean(name="loss")
+    model.bits_tracker = keras.metrics.Mean(name="bits_per_byte")
 
 
 def check_generation_arguments(vocabulary_size, prompt, max_length, temperature, top_k, top_p):

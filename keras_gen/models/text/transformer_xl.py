@@ -48,26 +48,16 @@ class TransformerXL(base.GenerativeModel):
     def __init__(self, vocabulary_size=256, segment_length=64, memory_length=64, num_layers=4,
                  num_heads=4, hidden_dim=128, dropout=0.1, use_memory=True, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        self.vocabulary_size = common.check_positive_int(vocabulary_size, "vocabulary_size",
-                                                         minimum=2)
+        gpt.set_size(self, vocabulary_size, num_layers, num_heads, hidden_dim, dropout)
         self.segment_length = common.check_positive_int(segment_length, "segment_length")
         self.memory_length = common.check_positive_int(memory_length, "memory_length", minimum=0)
-        self.num_layers = common.check_positive_int(num_layers, "num_layers")
-        self.num_heads = common.check_positive_int(num_heads, "num_heads")
-        self.hidden_dim = common.check_positive_int(hidden_dim, "hidden_dim")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout!r}")
-        self.dropout = float(dropout)
         self.use_memory = bool(use_memory)
         self.token_embedding = keras.layers.Embedding(vocabulary_size, hidden_dim,
                                                       name="token_embedding")
         self.blocks = [TransformerXLBlock(hidden_dim, num_heads, dropout, name=f"block_{i}")
                        for i in range(num_layers)]
-        self.final_norm = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")
-        self.head = keras.layers.Dense(vocabulary_size, name="head")
+        gpt.add_output_layers(self)
         self.data_shape = (segment_length,)
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.bits_tracker = keras.metrics.Mean(name="bits_per_byte")
         object.__setattr__(self, "_memory", None)
         self.build((None, segment_length))
 

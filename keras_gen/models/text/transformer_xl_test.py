@@ -66,6 +66,10 @@ def test_round_trip_generation_and_errors(segments, tmp_path):
         model.fit(np.zeros((4, 16), "int32"), np.zeros((4, 16), "int32"))
     with pytest.raises(ValueError, match="memory_length=-1"):
         TransformerXL(memory_length=-1)
+    with pytest.raises(ValueError, match="an even multiple.*hidden_dim=9, num_heads=3"):
+        TransformerXL(hidden_dim=9, num_heads=3)
+    with pytest.raises(ValueError, match="dropout=1.0"):
+        TransformerXL(dropout=1.0)
     other, _ = keras_gen.data.load_text("pydoc", sequence_length=16, batch_size=2,
                                         consecutive=True, split="test")
     with pytest.raises(ValueError, match="validation batch size 2"):

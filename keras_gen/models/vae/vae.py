@@ -73,16 +73,7 @@ class VAE(base.GenerativeModel):
         self.beta = float(beta)
         self.beta_warmup_steps = common.check_positive_int(
             beta_warmup_steps, "beta_warmup_steps", minimum=0)
-        if (encoder is None) != (decoder is None):
-            raise ValueError(
-                "Pass both `encoder` and `decoder`, or neither (with `data_shape`). "
-                f"Received: encoder={base.describe(encoder)}, decoder={base.describe(decoder)}")
-        if encoder is None:
-            if data_shape is None:
-                raise ValueError(
-                    f"{type(self).__name__} needs `encoder` and `decoder`, or `data_shape` "
-                    "to build default networks. Received: encoder=None, decoder=None, "
-                    "data_shape=None")
+        if base.builds_default_networks(self, data_shape, encoder=encoder, decoder=decoder):
             data_shape = common.check_data_shape(data_shape, ranks=(1, 2, 3))
             latent_dim = 16 if latent_dim is None else latent_dim
             common.check_positive_int(latent_dim, "latent_dim")

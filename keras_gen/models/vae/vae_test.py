@@ -219,6 +219,10 @@ def test_bad_arguments_are_named():
         models.ConditionalVAE(data_shape=(4,))
     with pytest.raises(ValueError, match="ema_decay=1.5"):
         models.VQVAE(data_shape=(28, 28, 1), ema_decay=1.5)
+    with pytest.raises(ValueError, match="VQVAE needs `encoder` and `decoder`.*data_shape=None"):
+        models.VQVAE()
+    with pytest.raises(ValueError, match="Pass both `encoder` and `decoder`.*encoder=None"):
+        models.VAE(decoder=keras_gen.networks.mlp_decoder(2, (4,)))
     model = models.VAE(data_shape=(4,), seed=0)
     with pytest.raises(ValueError, match="compile"):
         model.fit(np.zeros((4, 4), "float32"))

@@ -89,15 +89,7 @@ class VQVAE(base.GenerativeModel):
                 f"`ema_decay` must be None or in (0, 1). Received: ema_decay={ema_decay!r}")
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.epsilon = float(epsilon)
-        if (encoder is None) != (decoder is None):
-            raise ValueError(
-                "Pass both `encoder` and `decoder`, or neither (with `data_shape`). "
-                f"Received: encoder={base.describe(encoder)}, decoder={base.describe(decoder)}")
-        if encoder is None:
-            if data_shape is None:
-                raise ValueError(
-                    "VQVAE needs `encoder` and `decoder`, or `data_shape` to build default "
-                    "networks. Received: encoder=None, decoder=None, data_shape=None")
+        if base.builds_default_networks(self, data_shape, encoder=encoder, decoder=decoder):
             data_shape = common.check_data_shape(data_shape, ranks=(3,))
             embedding_dim = 32 if embedding_dim is None else embedding_dim
             encoder = networks.vq_encoder(data_shape, embedding_dim)
