@@ -337,7 +337,6 @@ def describe(network):
     return f"{type(network).__name__}(name={getattr(network, 'name', '?')!r})"
 
 
-
 def builds_default_networks(model, data_shape, **networks):
     """Whether `model` builds its default pair of `networks` from `data_shape`.
 
