@@ -22,7 +22,7 @@ def test_there_is_an_example_per_model():
 
 # Flags that shrink an example's evaluation to smoke-test size.
 SMALL = {
-    "train_diffusion_mnist.py": ["--fid-samples", "16", "--base-channels", "16"],
+    "train_diffusion_mnist.py": ["--fid-samples", "16", "--fid-steps", "2"],
     "train_vae_mnist.py": ["--importance-samples", "2"],
     "train_beta_vae_mnist.py": ["--importance-samples", "2"],
     "train_conditional_vae_mnist.py": ["--importance-samples", "2"],
