@@ -252,3 +252,24 @@ def test_two_workers_end_with_identical_weights(tmp_path):
     assert len(w0.files) > 0
     for key in w0.files:
         np.testing.assert_array_equal(w0[key], w1[key])
+
+
+def test_a_bad_batch_changes_no_weight_on_two_replicas():
+    # Graph mode only: with jit_compile=True, MirroredStrategy over logical CPU devices fails
+    # for a plain keras.Sequential too ("Trying to access resource ... located in device
+    # CPU:1 from device CPU:0", tensorflow.org/xla/known_issues); compile("auto") never
+    # picks XLA under several replicas, as Keras.
+    # Label 2 of 2 classes sits in the second replica's half of the global batch.
+    labels = np.array([0, 1, 1, 0, 1, 0, 2, 1])
+    with _two_replicas().scope():
+        model = _build(models.ConditionalGAN, num_classes=2)
+        model.compile(generator_optimizer=keras.optimizers.SGD(0.1),
+                      discriminator_optimizer=keras.optimizers.SGD(0.1), jit_compile=False)
+    before = [w.copy() for w in model.get_weights()]
+    dataset = tf.data.Dataset.from_tensor_slices((_data(), labels)).batch(GLOBAL_BATCH)
+    with pytest.raises(ValueError, match=r"labels in \[0, num_classes=2\).*Received: labels in "
+                                         r"\[0, 2\]"):
+        model.fit(dataset, epochs=1, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert int(model.discriminator_optimizer.iterations.numpy()) == 0

@@ -36,6 +36,9 @@ def _parser():
     train.add_argument("--strategy", choices=STRATEGIES, default="auto",
                        help="auto: mirrored on several GPUs, else default")
     train.add_argument("--precision", choices=PRECISIONS, default="float32")
+    train.add_argument("--no-jit", action="store_true",
+                       help="train without XLA (default: XLA where docs/benchmarks.md measures "
+                            "it faster, as compile(jit_compile='auto'))")
     train.add_argument("--resume", action="store_true",
                        help="continue from the last finished epoch of --logdir (default: the "
                             "newest runs/<model>-* directory)")
@@ -175,7 +178,7 @@ def train(args):
                                   batch_size=args.batch_size, consecutive=consecutive,
                                   data_dir=args.data_dir, download=args.download, **kwargs)
 
-        dataset, info = load_text(seed=args.seed)
+        dataset, info = load_text(seed=args.seed, steps_per_epoch=args.steps_per_epoch)
         validation, _ = load_text(split="test", shuffle=False)
         description = f"{info.num_tokens} bytes, segments of {length}"
         binarize = False
@@ -184,25 +187,32 @@ def train(args):
             return data.load(dataset_name, labels=labelled, data_dir=args.data_dir,
                              download=args.download, image_size=args.image_size, **kwargs)
 
-        dataset, info = load(batch_size=args.batch_size, seed=args.seed)
+        dataset, info = load(batch_size=args.batch_size, seed=args.seed,
+                             steps_per_epoch=args.steps_per_epoch)
         binarize = recipes.binarize(args.model, info.shape)
         if binarize:
             # The Bernoulli likelihood is a probability of binary images.
-            dataset, info = load(batch_size=args.batch_size, seed=args.seed, binarize=True)
+            dataset, info = load(batch_size=args.batch_size, seed=args.seed, binarize=True,
+                                 steps_per_epoch=args.steps_per_epoch)
         if labelled and info.num_classes is None:
             raise SystemExit(f"keras-gen train: {args.model} needs a labelled dataset; "
                              f"{dataset_name} has no labels.")
         description = f"{info.num_examples} examples of shape {info.shape}"
-    if args.steps_per_epoch:
-        # Epochs of a fixed number of steps read on across passes over the data.
-        dataset = dataset.repeat()
     epochs = args.epochs or recipes.default_epochs(args.model)
     backup_dir = os.path.join(logdir, "backup")
     initial_epoch = 0
+    run = {"model": args.model, "dataset": dataset_name, "seed": args.seed}
     with strategy.scope():
         restored = callbacks.Backup.restore(backup_dir) if args.resume else None
         if restored:
-            model, initial_epoch = restored
+            model, initial_epoch, saved_run = restored
+            if saved_run.get("model", args.model) != args.model:
+                raise SystemExit(
+                    f"keras-gen train: {logdir} holds a {saved_run['model']} run; --resume "
+                    f"continues it only as `keras-gen train {saved_run['model']} --resume`. "
+                    f"Received: model {args.model}")
+            if args.no_jit:
+                model.jit_compile = False
             print(f"Resuming {logdir} after epoch {initial_epoch}.")
         else:
             if args.resume:
@@ -210,7 +220,8 @@ def train(args):
             model = recipes.build_model(cls, args.model, getattr(info, "shape", None),
                                         getattr(info, "num_classes", None), args.latent_dim,
                                         args.seed)
-            recipes.compile_model(model, args.model)
+            recipes.compile_model(model, args.model,
+                                  jit_compile=False if args.no_jit else "auto")
     os.makedirs(logdir, exist_ok=True)
     print(f"Training {args.model} on {dataset_name} ({description}) for {epochs} epochs; "
           f"logs in {logdir}")
@@ -226,7 +237,7 @@ def train(args):
     callback_list += [
         keras.callbacks.TensorBoard(logdir, write_graph=False),
         pictures,
-        callbacks.Backup(backup_dir),
+        callbacks.Backup(backup_dir, run=run),
     ]
     if hasattr(model, "reconstruct") and len(info.shape) == 3:
         try:
@@ -244,7 +255,7 @@ def train(args):
     try:
         model.fit(dataset, epochs=epochs, initial_epoch=initial_epoch, verbose=args.verbose,
                   shuffle=False, validation_data=validation,
-                  steps_per_epoch=args.steps_per_epoch, callbacks=callback_list)
+                  callbacks=callback_list)
     except KeyboardInterrupt:
         interrupted = os.path.join(logdir, "interrupted.keras")
         _save(model, interrupted)
@@ -263,9 +274,9 @@ def _is_chief(strategy):
 
 
 def _save(model, path):
-    temporary = path[: -len(".keras")] + ".tmp.keras"
-    model.save(temporary)
-    os.replace(temporary, path)
+    from keras_gen import saving
+
+    saving.save_model(model, path)
 
 
 def sample(args):
@@ -275,11 +286,13 @@ def sample(args):
     import keras_gen  # noqa: F401  (registers the model classes)
     from keras_gen.utils import images
 
+    from keras_gen import saving
+
     if not os.path.exists(args.model_file):
         raise SystemExit(f"keras-gen sample: no such file: {args.model_file}")
     if args.num < 1:
         raise SystemExit(f"keras-gen sample: --num must be >= 1. Received: {args.num}")
-    model = keras.models.load_model(args.model_file)
+    model = saving.load_model(args.model_file)
     if args.prompt is not None:
         if not hasattr(model, "vocabulary_size"):
             raise SystemExit(f"keras-gen sample: --prompt needs a language model; "
@@ -323,6 +336,7 @@ def evaluate(args):
 
     import keras_gen  # noqa: F401  (registers the model classes)
     from keras_gen import metrics
+    from keras_gen import saving
     from keras_gen.metrics import extractors
 
     chosen = [m.strip() for m in args.metrics.split(",") if m.strip()]
@@ -333,7 +347,7 @@ def evaluate(args):
     reference = metrics.FeatureStats.load(args.reference)
     extractor = extractors.get(args.extractor)
     metrics.check_comparable(reference.full_protocol(), extractor.protocol)
-    model = keras.models.load_model(args.model_file)
+    model = saving.load_model(args.model_file)
     features, logits = extractors.model_outputs(model, extractor, args.num, seed=args.seed)
     results = {}
     if "fid" in chosen:

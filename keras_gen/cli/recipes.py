@@ -67,14 +67,16 @@ def takes_labels(cls):
     return cls.conditional is True
 
 
-def compile_model(model, name):
+def compile_model(model, name, jit_compile="auto"):
     """Compiles `model` with fresh optimizers of the recipe `name`."""
     recipe = RECIPES[name]
     if recipe.adversarial:
         model.compile(generator_optimizer=keras.optimizers.Adam(**recipe.optimizer),
-                      discriminator_optimizer=keras.optimizers.Adam(**recipe.optimizer))
+                      discriminator_optimizer=keras.optimizers.Adam(**recipe.optimizer),
+                      jit_compile=jit_compile)
     else:
-        model.compile(optimizer=keras.optimizers.Adam(**recipe.optimizer))
+        model.compile(optimizer=keras.optimizers.Adam(**recipe.optimizer),
+                      jit_compile=jit_compile)
     return model
 
 

@@ -10,6 +10,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from keras_gen.data import epoch_order
 from keras_gen.data import toy
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -34,7 +35,8 @@ class DatasetInfo:
 
 
 def load(name, split="train", batch_size=64, labels=False, shuffle=True, seed=None,
-         data_dir=None, download=False, image_size=None, binarize=False):
+         data_dir=None, download=False, image_size=None, binarize=False, channels=None,
+         steps_per_epoch=None):
     """Loads a dataset by name as a batched `tf.data.Dataset`.
 
     Args:
@@ -47,14 +49,22 @@ def load(name, split="train", batch_size=64, labels=False, shuffle=True, seed=No
         split: `"train"` or `"test"` (any tfds split for `"tfds:"` names).
         batch_size: examples per batch.
         labels: yield `(samples, labels)` pairs instead of samples.
-        shuffle: shuffle the examples every epoch.
-        seed: shuffling seed.
+        shuffle: shuffle the examples every epoch. The order of epoch `e` is
+            a function of `(seed, e)` (see `keras_gen.data.epoch_order`), so a
+            run resumed at epoch `e` reads what the uninterrupted run read.
+        seed: shuffling seed; None draws one from Python's `random`, which
+            `keras.utils.set_random_seed` seeds.
         data_dir: where tensorflow-datasets keeps its data.
         download: let tensorflow-datasets download missing data (needs the
             internet); without it a missing dataset fails at once.
         image_size: resize images to `(size, size)` (tfds and directories).
+            A directory of images of several sizes needs it.
         binarize: threshold values at 0 (pixel 127.5) to -1 or 1, the binary
             data that a Bernoulli likelihood is a probability of.
+        channels: convert the images of a directory to 1 (grey) or 3 (RGB)
+            channels; a directory with several channel counts needs it.
+        steps_per_epoch: make each epoch this many full batches, read on
+            across passes over the data (needs `shuffle`; not for tfds).
 
     Returns:
         `(dataset, info)`: the dataset and a `DatasetInfo`.
@@ -70,8 +80,20 @@ def load(name, split="train", batch_size=64, labels=False, shuffle=True, seed=No
     """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size!r}")
-    dataset, info = _load(name, split, batch_size, labels, shuffle, seed, data_dir, download,
-                          image_size)
+    if steps_per_epoch is not None:
+        if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) \
+                or steps_per_epoch < 1:
+            raise ValueError("`steps_per_epoch` must be an int >= 1 or None. "
+                             f"Received: steps_per_epoch={steps_per_epoch!r}")
+        if not shuffle:
+            raise ValueError("`steps_per_epoch` reads on across passes of shuffled data and "
+                             "needs shuffle=True. Received: shuffle=False")
+    if channels not in (None, 1, 3):
+        raise ValueError(f"`channels` must be None, 1 or 3. Received: channels={channels!r}")
+    order = dict(shuffle=shuffle, seed=epoch_order.resolve_seed(seed) if shuffle else None,
+                 steps_per_epoch=steps_per_epoch)
+    dataset, info = _load(name, split, batch_size, labels, order, data_dir, download,
+                          image_size, channels)
     if binarize:
         dataset = dataset.map(_binarized, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset, info
@@ -82,12 +104,17 @@ def _binarized(x, *labels):
     return (x, *labels) if labels else x
 
 
-def _load(name, split, batch_size, labels, shuffle, seed, data_dir, download, image_size):
+def _load(name, split, batch_size, labels, order, data_dir, download, image_size, channels):
     if isinstance(name, str) and name.startswith("tfds:"):
-        return _load_tfds(name, split, batch_size, labels, shuffle, seed, data_dir,
+        if order["steps_per_epoch"]:
+            raise ValueError("`steps_per_epoch` is not supported for tfds datasets; pass "
+                             "steps_per_epoch to fit() and repeat() the dataset instead. "
+                             f"Received: name={name!r}")
+        return _load_tfds(name, split, batch_size, labels, order, data_dir,
                           download, image_size)
     if isinstance(name, (str, os.PathLike)) and os.path.isdir(name):
-        return _load_directory(os.fspath(name), batch_size, labels, shuffle, seed, image_size)
+        return _load_directory(os.fspath(name), batch_size, labels, order, image_size,
+                               channels)
     if name not in BUILT_IN:
         raise ValueError(
             f"Unknown dataset. Expected one of {list(BUILT_IN)}, 'tfds:<name>' or an "
@@ -105,11 +132,12 @@ def _load(name, split, batch_size, labels, shuffle, seed, data_dir, download, im
     if labels and y is None:
         raise ValueError(f"Dataset {name!r} has no labels. Received: labels=True")
     dataset, info = from_numpy(x, y if labels else None, batch_size=batch_size,
-                               shuffle=shuffle, seed=seed, num_classes=num_classes)
+                               num_classes=num_classes, **order)
     return dataset, dataclasses.replace(info, name=name, num_classes=num_classes)
 
 
-def from_numpy(x, y=None, batch_size=64, shuffle=True, seed=None, num_classes=None):
+def from_numpy(x, y=None, batch_size=64, shuffle=True, seed=None, num_classes=None,
+               steps_per_epoch=None):
     """A batched dataset from arrays, checked and scaled.
 
     uint8 arrays are scaled from [0, 255] to [-1, 1]; float arrays must
@@ -119,9 +147,12 @@ def from_numpy(x, y=None, batch_size=64, shuffle=True, seed=None, num_classes=No
         x: samples, shape `(n, ...)`.
         y: optional integer labels, shape `(n,)`.
         batch_size: examples per batch.
-        shuffle: shuffle every epoch.
-        seed: shuffling seed.
+        shuffle: shuffle every epoch, in an order that is a function of
+            `(seed, epoch)` (`keras_gen.data.epoch_order`).
+        seed: shuffling seed (None: drawn from Python's `random`).
         num_classes: number of classes (default: `max(y) + 1`).
+        steps_per_epoch: epochs of this many full batches, read on across
+            passes over the data (needs `shuffle`).
 
     Returns:
         `(dataset, info)`.
@@ -130,6 +161,9 @@ def from_numpy(x, y=None, batch_size=64, shuffle=True, seed=None, num_classes=No
         ValueError: for NaN or infinite values, values outside [-1, 1], an
             unsupported rank, or labels that are not integers in range.
     """
+    if steps_per_epoch is not None and not shuffle:
+        raise ValueError("`steps_per_epoch` reads on across passes of shuffled data and "
+                         "needs shuffle=True. Received: shuffle=False")
     x = np.asarray(x)
     if x.ndim not in (2, 3, 4) or len(x) == 0:
         raise ValueError(
@@ -159,10 +193,15 @@ def from_numpy(x, y=None, batch_size=64, shuffle=True, seed=None, num_classes=No
             raise ValueError(f"`y` must lie in [0, {num_classes}). Received: y in "
                              f"[{y.min()}, {y.max()}]")
         tensors = (x, y.astype("int32"))
-    dataset = tf.data.Dataset.from_tensor_slices(tensors)
     if shuffle:
-        dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        constants = tf.nest.map_structure(tf.constant, tensors)
+        dataset = epoch_order.shuffled_indices(
+            len(x), epoch_order.resolve_seed(seed), batch_size, steps_per_epoch
+        ).batch(batch_size).map(
+            lambda index: tf.nest.map_structure(lambda t: tf.gather(t, index), constants))
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(tensors).batch(batch_size)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
     info = DatasetInfo("numpy", tuple(x.shape[1:]), num_classes if y is not None else None,
                        len(x))
     return dataset, info
@@ -230,9 +269,10 @@ def tfds_split(name, split, data_dir=None, download=False, shuffle_files=False):
     return builder, dataset
 
 
-def _load_tfds(name, split, batch_size, labels, shuffle, seed, data_dir, download, image_size):
+def _load_tfds(name, split, batch_size, labels, order, data_dir, download, image_size):
     dataset_name = name[len("tfds:"):]
-    builder, dataset = tfds_split(name, split, data_dir, download, shuffle_files=shuffle)
+    # Files in their stored order; the shuffle buffer below is keyed by (seed, epoch).
+    builder, dataset = tfds_split(name, split, data_dir, download, shuffle_files=False)
     features = builder.info.features
     image_key = next((k for k in ("image", "img") if k in features), None)
     if image_key is None:
@@ -263,13 +303,56 @@ def _load_tfds(name, split, batch_size, labels, shuffle, seed, data_dir, downloa
         return image
 
     dataset = dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-    if shuffle:
-        dataset = dataset.shuffle(min(num_examples or 10_000, 10_000), seed=seed)
+    if order["shuffle"]:
+        dataset = epoch_order.shuffle_buffer(
+            dataset, min(num_examples or 10_000, 10_000), order["seed"])
     dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     return dataset, DatasetInfo(name, shape, num_classes, num_examples)
 
 
-def _load_directory(path, batch_size, labels, shuffle, seed, image_size):
+def _load_directory(path, batch_size, labels, order, image_size, channels):
+    files, targets, classes = _image_files(path)
+    if labels and not classes:
+        raise ValueError(f"Directory {path!r} has no class subfolders. Received: labels=True")
+    sizes, channel_counts = _inspect_images(files)
+    if len(sizes) > 1 and not image_size:
+        raise ValueError(
+            f"The images in {path!r} have {len(sizes)} sizes ({_some(sizes)}): pass "
+            f"image_size (--image-size) to resize them all. Received: image_size=None")
+    if len(channel_counts) > 1 and channels is None:
+        raise ValueError(
+            f"The images in {path!r} have {sorted(channel_counts)} channels: pass channels=1 "
+            "(grey) or channels=3 (RGB) to convert them. Received: channels=None")
+    (height, width), = sizes if len(sizes) == 1 else [(image_size, image_size)]
+    channels = channels or next(iter(channel_counts))
+    size = (image_size, image_size) if image_size else (height, width)
+
+    def read(file):
+        image = tf.io.decode_image(tf.io.read_file(file), channels=channels,
+                                   expand_animations=False)
+        image = tf.cast(image, "float32")
+        if image_size:
+            image = tf.image.resize(image, size, antialias=True)
+        return tf.ensure_shape(image, (*size, channels)) / 127.5 - 1.0
+
+    files = tf.constant(files)
+    targets = tf.constant(np.asarray(targets, "int32"))
+    if order["shuffle"]:
+        index = epoch_order.shuffled_indices(len(targets), order["seed"], batch_size,
+                                             order["steps_per_epoch"])
+    else:
+        index = tf.data.Dataset.range(len(targets))
+    dataset = index.map(lambda i: (read(tf.gather(files, i)), tf.gather(targets, i))
+                        if labels else read(tf.gather(files, i)),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    info = DatasetInfo(path, (*size, channels), len(classes) if classes else None,
+                       int(targets.shape[0]))
+    return dataset, info
+
+
+def _image_files(path):
+    """`(files, class indices, class names)` of a directory of images (class subfolders or none)."""
     entries = sorted(os.listdir(path))
     classes = [e for e in entries if os.path.isdir(os.path.join(path, e))]
     files, targets = [], []
@@ -282,23 +365,27 @@ def _load_directory(path, batch_size, labels, shuffle, seed, image_size):
     if not files:
         raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found in the directory "
                          f"or its subfolders. Received: name={path!r}")
-    if labels and not classes:
-        raise ValueError(f"Directory {path!r} has no class subfolders. Received: labels=True")
-    first = tf.io.decode_image(tf.io.read_file(files[0]), expand_animations=False)
-    height, width, channels = first.shape
-    size = (image_size, image_size) if image_size else (height, width)
+    return files, targets, classes
 
-    def read(file, target):
-        image = tf.io.decode_image(tf.io.read_file(file), channels=channels,
-                                   expand_animations=False)
-        image = tf.image.resize(tf.cast(image, "float32"), size, antialias=True)
-        image = tf.ensure_shape(image, (*size, channels)) / 127.5 - 1.0
-        return (image, target) if labels else image
 
-    dataset = tf.data.Dataset.from_tensor_slices((files, np.asarray(targets, "int32")))
-    if shuffle:
-        dataset = dataset.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.map(read, num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    info = DatasetInfo(path, (*size, channels), len(classes) if classes else None, len(files))
-    return dataset, info
+def _inspect_images(files):
+    """The sizes and channel counts of image files, naming any file that cannot be read."""
+    from PIL import Image
+
+    sizes, channel_counts = set(), set()
+    for file in files:
+        try:
+            with Image.open(file) as image:
+                image.load()
+                sizes.add((image.height, image.width))
+                channel_counts.add(len(image.getbands()) if image.mode != "P" else 3)
+        except Exception as error:  # PIL raises many types for damaged files
+            raise ValueError(
+                f"Cannot read the image file {file!r} ({type(error).__name__}: {error}). "
+                "Remove or replace it.") from error
+    return sizes, channel_counts
+
+
+def _some(sizes):
+    shown = ", ".join(f"{h}x{w}" for h, w in sorted(sizes)[:3])
+    return shown + (", ..." if len(sizes) > 3 else "")

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gen.data import datasets
+from keras_gen.data import epoch_order
 
 VOCABULARY_SIZE = 256
 TRAIN_FRACTION = 0.9
@@ -79,7 +80,8 @@ def text_tokens(name="pydoc", split="train", data_dir=None, download=False):
 
 
 def load_text(name="pydoc", sequence_length=128, batch_size=32, split="train", shuffle=True,
-              seed=None, consecutive=False, data_dir=None, download=False):
+              seed=None, consecutive=False, data_dir=None, download=False,
+              steps_per_epoch=None):
     """Byte-level `(inputs, targets)` batches for next-token training.
 
     Args:
@@ -90,7 +92,11 @@ def load_text(name="pydoc", sequence_length=128, batch_size=32, split="train", s
         split: `"train"` or `"test"`.
         shuffle: shuffle the non-overlapping windows every epoch (ignored
             with `consecutive`).
-        seed: shuffling seed.
+        seed: shuffling seed (None: drawn from Python's `random`). The order
+            of epoch `e` is a function of `(seed, e)` (`keras_gen.data.epoch_order`).
+        steps_per_epoch: make each epoch this many batches, read on across
+            passes over the text (epoch `e` starts at batch `e * steps_per_epoch`
+            of the endless sequence of passes, also after a resume).
         consecutive: for segment-recurrent models (Transformer-XL): the text is
             cut into `batch_size` contiguous streams, row `b` of batch `i` is
             segment `i` of stream `b`, and batches come in order, so each row
@@ -123,7 +129,13 @@ def load_text(name="pydoc", sequence_length=128, batch_size=32, split="train", s
         rows = np.stack([tokens[b * stream:b * stream + length + 1] for b in range(batch_size)])
         inputs = rows[:, :-1].reshape(batch_size, segments, sequence_length).transpose(1, 0, 2)
         targets = rows[:, 1:].reshape(batch_size, segments, sequence_length).transpose(1, 0, 2)
-        dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+        if steps_per_epoch is None:
+            dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
+        else:
+            inputs, targets = tf.constant(inputs), tf.constant(targets)
+            dataset = epoch_order.shuffled_indices(
+                segments, 0, 1, steps_per_epoch, shuffle=False).map(
+                lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
         return dataset.prefetch(tf.data.AUTOTUNE), info
     windows = (len(tokens) - 1) // sequence_length
     if windows < batch_size:
@@ -133,7 +145,16 @@ def load_text(name="pydoc", sequence_length=128, batch_size=32, split="train", s
     starts = np.arange(windows) * sequence_length
     index = starts[:, None] + np.arange(sequence_length + 1)[None]
     chunks = tokens[index]
-    dataset = tf.data.Dataset.from_tensor_slices((chunks[:, :-1], chunks[:, 1:]))
     if shuffle:
-        dataset = dataset.shuffle(windows, seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE), info
+        inputs, targets = tf.constant(chunks[:, :-1]), tf.constant(chunks[:, 1:])
+        dataset = epoch_order.shuffled_indices(
+            windows, epoch_order.resolve_seed(seed), batch_size, steps_per_epoch
+        ).batch(batch_size, drop_remainder=True).map(
+            lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
+    elif steps_per_epoch is not None:
+        raise ValueError("`steps_per_epoch` reads on across passes of shuffled windows and "
+                         "needs shuffle=True (or consecutive=True). Received: shuffle=False")
+    else:
+        dataset = tf.data.Dataset.from_tensor_slices(
+            (chunks[:, :-1], chunks[:, 1:])).batch(batch_size, drop_remainder=True)
+    return dataset.prefetch(tf.data.AUTOTUNE), info

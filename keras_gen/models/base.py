@@ -4,15 +4,18 @@ Seeded stateless draws sliced per replica, loss trackers that add up across
 replicas, label checks, the `fit()` guards and the saved sampling-seed state.
 """
 
+import os
+import random
 import threading
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gen.data import epoch_order
+from keras_gen.models import guard
 from keras_gen.networks import common
 from keras_gen.utils import distribution
-from keras_gen.utils.errors import NonFiniteLossError
 
 
 class GenerativeModel(keras.Model):
@@ -24,8 +27,10 @@ class GenerativeModel(keras.Model):
     draws of a step are the same on one device or many, before or after a save.
 
     Args:
-        seed: int seed of every random draw (drawn at random when None and
-            stored in the config).
+        seed: int seed of every random draw. When None it is drawn from
+            Python's `random` module, as `keras.random.SeedGenerator(None)`
+            draws its seed, so `keras.utils.set_random_seed(s)` makes the
+            model reproducible; the drawn seed is stored in the config.
         num_classes: number of classes of a conditional model, or None.
         **kwargs: passed to `keras.Model` (`name`, `dtype`).
     """
@@ -43,11 +48,13 @@ class GenerativeModel(keras.Model):
                 f"{type(self).__name__} is conditional and needs `num_classes` "
                 f"(an int >= 2). Received: num_classes={num_classes!r}")
         if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31 - 1))
+            seed = seed_from_keras()
         self.seed = common.check_positive_int(seed, "seed", minimum=0)
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="sampling_seed")
         self._sample_function = None
         object.__setattr__(self, "_step_state", threading.local())
+        # What the guard of the last train step found (see `keras_gen.models.guard`).
+        self.step_status = guard.make_status()
 
     # ------------------------------------------------------------------ compile
 
@@ -59,7 +66,8 @@ class GenerativeModel(keras.Model):
 
         Args:
             optimizer: a `keras.optimizers.Optimizer` or its name.
-            **kwargs: `run_eagerly`, `jit_compile`, `steps_per_execution`.
+            **kwargs: `run_eagerly`, `jit_compile` (default "auto": see
+                `resolve_compile_kwargs`), `steps_per_execution`.
 
         Raises:
             ValueError: if `optimizer` is missing or `loss`/`metrics` is given.
@@ -75,11 +83,52 @@ class GenerativeModel(keras.Model):
                 f"{type(self).__name__}.compile() needs `optimizer`, for example "
                 "optimizer=keras.optimizers.Adam(1e-3). Received: optimizer=None")
         optimizer = keras.optimizers.get(optimizer)
-        self._compile_kwargs = dict(kwargs)
+        self._compile_kwargs = dict(kwargs)  # as given: "auto" is resolved again on load
         self._user_optimizer = optimizer
-        super().compile(optimizer=optimizer, **kwargs)
+        super().compile(optimizer=optimizer, **self.resolve_compile_kwargs(kwargs))
         with self.distribute_strategy.scope():
             self.optimizer.build(self.trainable_variables)
+
+    #: Whether `jit_compile="auto"` means XLA on one device (CPU included): True
+    #: for the families that benchmarks/train_step.py measures faster with it.
+    xla_by_default = True
+
+    def resolve_compile_kwargs(self, kwargs):
+        """`compile()` keyword arguments with `jit_compile="auto"` resolved.
+
+        Keras' "auto" turns XLA on only with a GPU. keras_gen resolves it to
+        XLA on CPU as well for the models whose step benchmarks/train_step.py
+        measures faster with it (`xla_by_default`), except with `run_eagerly`,
+        under a strategy of several replicas (as Keras), or when the
+        environment variable `KERAS_GEN_JIT_COMPILE=0` turns the default off.
+        `mixed_bfloat16` without XLA on a CPU runs about 8x slower than
+        float32 there, so "auto" then takes XLA and `jit_compile=False` is
+        refused.
+
+        Raises:
+            ValueError: for `jit_compile=False` under `mixed_bfloat16` on a CPU.
+        """
+        kwargs = dict(kwargs)
+        jit_compile = kwargs.get("jit_compile", "auto")
+        if jit_compile not in ("auto", True, False):
+            raise ValueError(f"`jit_compile` must be 'auto', True or False. "
+                             f"Received: jit_compile={jit_compile!r}")
+        bfloat16_on_cpu = (self.dtype_policy.name == "mixed_bfloat16"
+                           and not tf.config.list_physical_devices("GPU"))
+        if jit_compile == "auto":
+            jit_compile = not kwargs.get("run_eagerly") and (
+                bfloat16_on_cpu or (
+                    self.xla_by_default
+                    and self.distribute_strategy.num_replicas_in_sync == 1
+                    and os.environ.get("KERAS_GEN_JIT_COMPILE", "1") != "0"))
+        if bfloat16_on_cpu and not jit_compile:
+            raise ValueError(
+                "mixed_bfloat16 on a CPU needs XLA: without it the step runs about 8x slower "
+                "than in float32 (docs/benchmarks.md). Use jit_compile=True (or 'auto') or "
+                f"the float32 policy. Received: jit_compile={kwargs.get('jit_compile')!r}"
+                + (", run_eagerly=True" if kwargs.get("run_eagerly") else ""))
+        kwargs["jit_compile"] = jit_compile
+        return kwargs
 
     def get_compile_config(self):
         if not self.compiled or getattr(self, "_user_optimizer", None) is None:
@@ -159,11 +208,17 @@ class GenerativeModel(keras.Model):
         return None
 
     def unpack(self, data):
-        """`(x, labels)` of a training batch, checked; labels are None when unconditional."""
+        """`(x, labels)` of a training batch; labels are None when unconditional.
+
+        What the trace can see (dtypes, shapes, labels or sample weights given
+        to a model that takes none) raises ValueError while tracing; the
+        values (label range, data range) are checked by `guard_inputs`.
+        """
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        name = type(self).__name__
         if sample_weight is not None:
             raise ValueError(
-                f"{type(self).__name__} does not take sample weights. Received: sample_weight")
+                f"{name} does not take sample weights. Received: sample_weight")
         if isinstance(x, (list, tuple)):
             x = x[0]
         shape = tuple(x.shape[1:])
@@ -171,22 +226,48 @@ class GenerativeModel(keras.Model):
             raise ValueError(
                 f"The training data must have samples of shape {self.data_shape} "
                 f"(the networks' data shape). Received: x with sample shape {shape}")
+        if not x.dtype.is_floating:
+            raise ValueError(
+                f"{name} trains on float data (images in [-1, 1]); integer data such as "
+                f"uint8 pixels must be scaled first, e.g. x / 127.5 - 1 (keras_gen.data "
+                f"does this). Received: x of dtype {x.dtype.name}")
         if self.conditional and y is None:
             raise ValueError(
-                f"{type(self).__name__} is conditional: pass labels, e.g. "
+                f"{name} is conditional: pass labels, e.g. "
                 "fit(x=images, y=labels) or a dataset of (images, labels). Received: y=None")
+        if not self.conditional and y is not None:
+            raise ValueError(
+                f"{name} is not conditional and would ignore labels: pass the data "
+                "alone, e.g. fit(x=images) or a dataset of images. Received: y")
         x = tf.cast(x, self.compute_dtype)
         if not self.conditional:
             return x, None
-        y = tf.reshape(tf.cast(y, "int32"), [-1])
-        with tf.control_dependencies([
-            tf.debugging.assert_non_negative(y, message="labels must be >= 0"),
-            tf.debugging.assert_less(
-                y, self.num_classes,
-                message=f"labels must be < num_classes={self.num_classes}"),
-        ]):
-            y = tf.identity(y)
-        return x, y
+        return x, check_label_tensor(y, self.num_classes)
+
+    def data_range(self):
+        """`(low, high)` that training data must lie in, or None for any range."""
+        return None
+
+    def guard_inputs(self, x, labels):
+        """`(step_guard, labels)`: a `StepGuard` with the label and data-range checks added.
+
+        The labels come back clipped into range, so that the step computes
+        (and then skips its update) instead of failing in a gather.
+        """
+        step_guard = guard.StepGuard(self.step_status)
+        if labels is not None:
+            step_guard.require_in_range(labels, 0, self.num_classes, "labels")
+            labels = tf.clip_by_value(labels, 0, self.num_classes - 1)
+        expected = self.data_range()
+        x = tf.cast(x, "float32")
+        if expected is not None:
+            # The tolerance of keras_gen.data.from_numpy, for rounding in the scaling.
+            low, high = tf.reduce_min(x), tf.reduce_max(x)
+            step_guard.require(
+                tf.logical_and(low >= expected[0] - 1e-3, high <= expected[1] + 1e-3),
+                "data_range", tf.stack([low, high]))
+        step_guard.require_finite("x", x)
+        return step_guard, labels
 
     # ------------------------------------------------------------------ fit
 
@@ -196,32 +277,61 @@ class GenerativeModel(keras.Model):
             raise ValueError(f"Call {type(self).__name__}.compile(optimizer=...) before fit().")
 
     def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
-        """`keras.Model.fit` with input checks and a stop on a non-finite loss.
+        """`keras.Model.fit` with input checks and a guard on every step.
 
-        Numpy inputs are checked before training starts (sample shape, labels
-        present and within `num_classes`). A NaN or infinite loss raises
-        `keras_gen.NonFiniteLossError` naming the loss at the end of the batch
-        where it appeared, before any later callback (such as a checkpoint) runs.
+        Numpy inputs are checked before training starts (sample shape, dtype,
+        range, labels present and within `num_classes`, none given to an
+        unconditional model, at least one sample). Datasets are checked in
+        each step by an in-graph guard that holds under XLA: a batch with
+        labels out of range, data out of range or a non-finite loss updates
+        no weight, and after that step fit raises a ValueError (or
+        `keras_gen.NonFiniteLossError`) saying what was wrong, before any
+        later callback (such as a checkpoint) runs. A dataset that yields no
+        batch raises a ValueError instead of returning an empty history.
         """
         self.check_compiled()
         if isinstance(x, np.ndarray):
             self._check_arrays(x, y)
         if isinstance(x, tf.data.Dataset):
+            if x.cardinality() == 0:
+                raise ValueError("The training dataset is empty. Received: x with no batch")
             # A dataset shuffles itself; Keras would warn that shuffle=True is ignored.
             kwargs.setdefault("shuffle", False)
-        callbacks = [StopOnNonFiniteLoss(), *(callbacks or [])]
-        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+        first = [guard.StopOnBadStep(), epoch_order.EpochOrder()]
+        counter = _CountSteps()
+        history = super().fit(x, y, *args, callbacks=[*first, *(callbacks or []), counter],
+                              **kwargs)
+        if counter.epochs and not counter.steps:
+            raise ValueError("The training data yielded no batch: nothing was trained. "
+                             "Received: an empty dataset or generator")
+        return history
 
     def _check_arrays(self, x, y):
+        name = type(self).__name__
+        if len(x) == 0:
+            raise ValueError(f"`x` is empty. Received: x with shape {x.shape}")
         if tuple(x.shape[1:]) != self.data_shape:
             raise ValueError(
                 f"`x` must hold samples of shape {self.data_shape}, the networks' "
                 f"data shape. Received: x with shape {x.shape}")
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(
+                f"{name} trains on float data (images in [-1, 1]); scale integer data first, "
+                f"e.g. x / 127.5 - 1 for uint8 pixels. Received: x of dtype {x.dtype}")
+        expected = self.data_range()
+        if expected is not None and (x.min() < expected[0] - 1e-3 or x.max() > expected[1] + 1e-3):
+            raise ValueError(
+                f"{name} needs training data in [{expected[0]:g}, {expected[1]:g}] (the range "
+                f"of its generator's output). Received: x in [{x.min():.4g}, {x.max():.4g}]")
         if not self.conditional:
+            if y is not None:
+                raise ValueError(
+                    f"{name} is not conditional and would ignore labels: call fit(x) "
+                    "without `y`. Received: y")
             return
         if y is None:
             raise ValueError(
-                f"{type(self).__name__} is conditional: pass `y` with one label "
+                f"{name} is conditional: pass `y` with one label "
                 "per sample. Received: y=None")
         self.check_labels(np.asarray(y), "y", len(x))
 
@@ -295,33 +405,70 @@ class GenerativeModel(keras.Model):
                 config[name] = keras.saving.deserialize_keras_object(config[name])
         return cls(**config)
 
+    def training_seed_generators(self):
+        """The Keras seed generators that training draws from (dropout), saved with the model.
+
+        The model's own draws are stateless; layers such as `Dropout` keep a
+        `keras.random.SeedGenerator` whose state moves at every step. Saving
+        it makes training after a load continue exactly as training on.
+        """
+        return []
+
     def save_own_variables(self, store):
         super().save_own_variables(store)
         store["sampling_seed_state"] = keras.ops.convert_to_numpy(self.seed_generator.state)
+        for i, generator in enumerate(self.training_seed_generators()):
+            store[f"training_seed_state_{i}"] = keras.ops.convert_to_numpy(generator.state)
 
     def load_own_variables(self, store):
-        # As keras.Layer.load_own_variables, which would refuse the extra seed entry.
+        # As keras.Layer.load_own_variables, which would refuse the extra seed entries.
         for i, variable in enumerate(self._trainable_variables + self._non_trainable_variables):
             variable.assign(store[f"{i}"])
         if "sampling_seed_state" in store:
             self.seed_generator.state.assign(store["sampling_seed_state"])
+        for i, generator in enumerate(self.training_seed_generators()):
+            if f"training_seed_state_{i}" in store:  # files saved before 0.2 have none
+                generator.state.assign(store[f"training_seed_state_{i}"])
 
 
-class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Raises `NonFiniteLossError` when a logged loss is NaN or infinite.
+class _CountSteps(keras.callbacks.Callback):
+    """Counts the epochs begun and batches trained by one `fit` call."""
 
-    `GenerativeModel.fit` puts it first in the callback list, so it runs before
-    any checkpoint callback of the same batch.
-    """
+    def __init__(self):
+        super().__init__()
+        self.epochs = self.steps = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs += 1
 
     def on_train_batch_end(self, batch, logs=None):
-        for name, value in (logs or {}).items():
-            value = np.asarray(value, dtype="float64")
-            if not np.all(np.isfinite(value)):
-                raise NonFiniteLossError(
-                    f"`{name}` became {value.reshape(-1)[0]} at batch {batch}; "
-                    "training stopped before any later callback (checkpoints "
-                    "included) ran. Lower the learning rates or check the data.")
+        self.steps += 1
+
+
+def seed_from_keras():
+    """A seed from Python's `random`, the rule of `keras.random.SeedGenerator(seed=None)`.
+
+    `keras.utils.set_random_seed(s)` seeds that module, so a model built
+    without `seed=` after it is reproducible.
+    """
+    return random.randint(1, int(1e9))
+
+
+def check_label_tensor(y, num_classes):
+    """Labels of a batch as int32 `(batch,)`; float and one-hot labels raise ValueError.
+
+    The values are checked in the step's guard, where XLA cannot drop the check.
+    """
+    if not (y.dtype.is_integer):
+        raise ValueError(
+            "Labels must be integer class ids (float labels would be truncated). "
+            f"Received: labels of dtype {y.dtype.name}")
+    if y.shape.rank is not None and (y.shape.rank > 2 or (
+            y.shape.rank == 2 and y.shape[1] not in (1, None))):
+        raise ValueError(
+            f"Labels must be class ids of shape (batch,), not one-hot vectors. Received: "
+            f"labels of shape {tuple(y.shape)} (num_classes={num_classes})")
+    return tf.reshape(tf.cast(y, "int32"), [-1])
 
 
 def loss_scaled(optimizer):
@@ -329,6 +476,13 @@ def loss_scaled(optimizer):
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer
     return keras.optimizers.LossScaleOptimizer(optimizer)
+
+
+def output_range(network):
+    """`(low, high)` of a network whose last layer ends in tanh or sigmoid, else None."""
+    activation = getattr(network.layers[-1], "activation", None) if network.layers else None
+    return {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(
+        getattr(activation, "__name__", None))
 
 
 def describe(network):

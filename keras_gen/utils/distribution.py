@@ -65,8 +65,11 @@ def stateless_seed(base_seed, counter, stream):
     return tf.stack([base, counter * 64 + stream])
 
 
-def update_moving_average(averages, values, decay):
+def update_moving_average(averages, values, decay, ok=None):
     """`average <- decay * average + (1 - decay) * value`, replica-safe.
+
+    With `ok` (a scalar bool equal on every replica, a step guard's verdict)
+    the averages keep their values where `ok` is False.
 
     The update runs once per variable in cross-replica context, as optimizers do,
     so it works unchanged under `MirroredStrategy` and
@@ -74,16 +77,20 @@ def update_moving_average(averages, values, decay):
     replica after the optimizer's update).
     """
 
-    def apply(strategy, pairs):
+    def apply(strategy, pairs, ok):
+        if ok is not None:
+            ok = strategy.experimental_local_results(ok)[0]
+
         def update(average, value):
-            return average.assign(decay * average + (1.0 - decay) * tf.cast(value, average.dtype))
+            new = decay * average + (1.0 - decay) * tf.cast(value, average.dtype)
+            return average.assign(new if ok is None else tf.where(ok, new, average))
 
         for average, value in pairs:
             strategy.extended.update(average, update, args=(value,), group=False)
 
     pairs = [(_tf_variable(a), _tf_variable(v)) for a, v in zip(averages, values)]
     tf.__internal__.distribute.interim.maybe_merge_call(
-        apply, tf.distribute.get_strategy(), pairs)
+        apply, tf.distribute.get_strategy(), pairs, ok)
 
 
 def _tf_variable(variable):

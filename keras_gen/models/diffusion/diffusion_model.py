@@ -169,16 +169,20 @@ class DiffusionModel(base.GenerativeModel):
         x0, labels = self.unpack(data)
         x0 = tf.cast(x0, "float32")
         batch = distribution.BatchContext(x0)
+        step_guard, labels = self.guard_inputs(x0, labels)
         self.begin_step(batch, tf.identity(self.optimizer.iterations))
         x_t, t, labels, target = self._noised(x0, labels, (TIMESTEPS, NOISE, LABEL_DROPOUT))
         with tf.GradientTape() as tape:
             per_example = self._per_example_loss(x_t, t, labels, target, training=True)
             scaled = self.optimizer.scale_loss(batch.mean(per_example))
         variables = self.network.trainable_variables
-        self.optimizer.apply(tape.gradient(scaled, variables), variables)
+        step_guard.require_finite("loss", per_example)
+        step_guard.apply(self.optimizer, tape.gradient(scaled, variables), variables)
         if self.ema_network is not None:
             distribution.update_moving_average(self.ema_network.weights, self.network.weights,
-                                               self.ema_decay_at(self.optimizer.iterations))
+                                               self.ema_decay_at(self.optimizer.iterations),
+                                               ok=step_guard.ok)
+        step_guard.finish(self)
         self.track(self.loss_tracker, per_example, batch)
         logs = {m.name: m.result() for m in self.metrics}
         return distribution.logs_for_fit(logs, self.distribute_strategy)
@@ -193,6 +197,10 @@ class DiffusionModel(base.GenerativeModel):
         self.track(self.loss_tracker, per_example, batch)
         logs = {m.name: m.result() for m in self.metrics}
         return distribution.logs_for_fit(logs, self.distribute_strategy)
+
+    def data_range(self):
+        """[-1, 1]: the scale the noise schedule and the sampler's clipping assume."""
+        return (-1.0, 1.0)
 
     def ema_decay_at(self, step):
         """`min(ema_decay, (1 + step) / (10 + step))`: the average forgets the random start.

@@ -139,6 +139,10 @@ class GAN(base.GenerativeModel):
         """Keyword arguments of the default DCGAN discriminator."""
         return {}
 
+    def data_range(self):
+        """The range of the generator's output (tanh: [-1, 1]) that training data must lie in."""
+        return base.output_range(self.generator)
+
     @property
     def _projection(self):
         return self.conditional and not self.auxiliary_names
@@ -187,7 +191,9 @@ class GAN(base.GenerativeModel):
         Args:
             generator_optimizer: a `keras.optimizers.Optimizer` (or its name).
             discriminator_optimizer: a `keras.optimizers.Optimizer` (or its name).
-            **kwargs: `run_eagerly`, `jit_compile`, `steps_per_execution`.
+            **kwargs: `run_eagerly`, `jit_compile` (default "auto": XLA on CPU
+                too, see `GenerativeModel.resolve_compile_kwargs`),
+                `steps_per_execution`.
 
         Raises:
             ValueError: if an optimizer is missing or `loss`/`optimizer` is given.
@@ -211,7 +217,8 @@ class GAN(base.GenerativeModel):
             raise ValueError(
                 "`generator_optimizer` and `discriminator_optimizer` must be two "
                 "optimizer objects: each keeps state for its own network.")
-        keras.Model.compile(self, optimizer=None, **kwargs)  # not the one-optimizer base
+        # Not the one-optimizer base; "auto" is kept in the config and resolved again on load.
+        keras.Model.compile(self, optimizer=None, **self.resolve_compile_kwargs(kwargs))
         self._compile_kwargs = dict(kwargs)
         self._user_optimizers = (generator_optimizer, discriminator_optimizer)
         if self.dtype_policy.name == "mixed_float16":
@@ -297,6 +304,7 @@ class GAN(base.GenerativeModel):
     def train_step(self, data):
         real, labels = self.unpack(data)
         batch = distribution.BatchContext(real)
+        step_guard, labels = self.guard_inputs(real, labels)
         # The step counts are read once, before any update, so every draw of
         # this step has a seed that is fixed when the step starts: even counters
         # for discriminator updates, odd ones for the generator's.
@@ -304,13 +312,14 @@ class GAN(base.GenerativeModel):
         g_start = tf.identity(self.generator_optimizer.iterations)
         for i in range(self.discriminator_steps):
             self.begin_step(batch, 2 * (d_start + i))
-            self._discriminator_step(real, labels, batch)
+            self._discriminator_step(real, labels, batch, step_guard)
         self.begin_step(batch, 2 * g_start + 1)
-        self._generator_step(labels, batch)
+        self._generator_step(labels, batch, step_guard)
+        step_guard.finish(self)
         logs = {m.name: m.result() for m in self.metrics}
         return distribution.logs_for_fit(logs, self.distribute_strategy)
 
-    def _discriminator_step(self, real, labels, batch):
+    def _discriminator_step(self, real, labels, batch, step_guard):
         latents = self.draw(LATENTS_FOR_DISCRIMINATOR, self.sample_latents)
         with tf.GradientTape() as tape:
             fake = self.run_generator(latents, labels, training=True)
@@ -328,12 +337,14 @@ class GAN(base.GenerativeModel):
             loss = batch.mean(per_example)
             scaled = self.discriminator_optimizer.scale_loss(loss)
         variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply(tape.gradient(scaled, variables), variables)
+        step_guard.require_finite("d_loss", per_example)
+        step_guard.apply(self.discriminator_optimizer, tape.gradient(scaled, variables),
+                         variables, name="d_loss")
         self.track(self.d_loss_tracker, per_example, batch)
         self.track(self.d_real_tracker, tf.reshape(real_logits, [-1]), batch)
         self.track(self.d_fake_tracker, tf.reshape(fake_logits, [-1]), batch)
 
-    def _generator_step(self, labels, batch):
+    def _generator_step(self, labels, batch, step_guard):
         latents = self.draw(LATENTS_FOR_GENERATOR, self.sample_latents)
         with tf.GradientTape() as tape:
             fake = self.run_generator(latents, labels, training=True)
@@ -346,7 +357,9 @@ class GAN(base.GenerativeModel):
             loss = batch.mean(per_example)
             scaled = self.generator_optimizer.scale_loss(loss)
         variables = self.generator.trainable_variables
-        self.generator_optimizer.apply(tape.gradient(scaled, variables), variables)
+        step_guard.require_finite("g_loss", per_example)
+        step_guard.apply(self.generator_optimizer, tape.gradient(scaled, variables), variables,
+                         name="g_loss")
         self.track(self.g_loss_tracker, per_example, batch)
         if self.ema_generator is not None:
             # `weights` lists both networks' variables in creation order; the
@@ -355,10 +368,11 @@ class GAN(base.GenerativeModel):
             trainable = [p for p in pairs if p[1].trainable]
             frozen = [p for p in pairs if not p[1].trainable]
             distribution.update_moving_average(
-                [a for a, _ in trainable], [v for _, v in trainable], self.ema_decay)
+                [a for a, _ in trainable], [v for _, v in trainable], self.ema_decay,
+                ok=step_guard.ok)
             if frozen:
                 distribution.update_moving_average(
-                    [a for a, _ in frozen], [v for _, v in frozen], 0.0)
+                    [a for a, _ in frozen], [v for _, v in frozen], 0.0, ok=step_guard.ok)
 
     def check_compiled(self):
         if self.generator_optimizer is None:

@@ -182,11 +182,33 @@ def test_nan_loss_stops_before_a_checkpoint_is_overwritten(tmp_path):
     saved = open(path, "rb").read()
     bad = good.copy()
     bad[3, 0] = np.nan
-    with pytest.raises(keras_gen.NonFiniteLossError, match="d_loss"):
+    weights = [w.copy() for w in model.get_weights()]
+    with pytest.raises(keras_gen.NonFiniteLossError, match="`x` held NaN"):
         # Unshuffled, the NaN is in the first batch: no good batch comes before it.
         model.fit(bad, batch_size=16, epochs=1, verbose=0, callbacks=[checkpoint],
                   shuffle=False)
     assert open(path, "rb").read() == saved
+    for before, after in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(before, after)
+
+
+class _NaNDiscriminatorLossGAN(models.GAN):
+    def discriminator_loss(self, real_logits, fake_logits):
+        return super().discriminator_loss(real_logits, fake_logits) * np.float32("nan")
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_a_non_finite_loss_names_the_loss_and_changes_no_weight(jit_compile):
+    model = _NaNDiscriminatorLossGAN(data_shape=(2,), latent_dim=4, seed=0)
+    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3),
+                  discriminator_optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
+    weights = [w.copy() for w in model.get_weights()]
+    data = np.random.RandomState(0).uniform(-1, 1, (16, 2)).astype("float32")
+    with pytest.raises(keras_gen.NonFiniteLossError, match="`d_loss` held NaN"):
+        model.fit(data, batch_size=16, epochs=1, verbose=0)
+    for before, after in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert int(model.generator_optimizer.iterations) == 0
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
@@ -213,7 +235,8 @@ def test_fit_takes_datasets_with_or_without_labels(mnist_small):
     images, labels = mnist_small
     unconditional = _make(models.GAN)
     pairs = tf.data.Dataset.from_tensor_slices((images, labels)).batch(16)
-    assert "d_loss" in unconditional.fit(pairs, verbose=0).history  # labels are ignored
+    with pytest.raises(ValueError, match="not conditional and would ignore labels"):
+        unconditional.fit(pairs, verbose=0)
     assert "d_loss" in unconditional.fit(pairs.map(lambda x, y: x), verbose=0).history
     conditional = _make(models.ACGAN)
     history = conditional.fit(pairs, verbose=0).history

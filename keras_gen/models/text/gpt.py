@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gen.models import base
+from keras_gen.models import guard
 from keras_gen.networks import common
 from keras_gen.networks.transformer import TransformerBlock
 from keras_gen.utils import distribution
@@ -42,6 +43,9 @@ class GPT(base.GenerativeModel):
     print(gpt.generate("The for statement", max_length=60, temperature=0.8, seed=0))
     ```
     """
+
+    #: XLA makes this step slower on CPU (docs/benchmarks.md): "auto" leaves it off.
+    xla_by_default = False
 
     def __init__(self, vocabulary_size=256, sequence_length=128, num_layers=4, num_heads=4,
                  hidden_dim=128, dropout=0.1, seed=None, **kwargs):
@@ -84,11 +88,7 @@ class GPT(base.GenerativeModel):
     # ------------------------------------------------------------------ training
 
     def _unpack_text(self, data):
-        inputs, targets, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if targets is None or sample_weight is not None:
-            raise ValueError(f"{type(self).__name__} trains on (inputs, targets) token batches "
-                             "without sample weights, e.g. from keras_gen.data.load_text.")
-        return tf.cast(inputs, "int32"), tf.cast(targets, "int32")
+        return unpack_tokens(self, data, self.sequence_length)
 
     def _per_example_loss(self, logits, targets):
         cross_entropy = keras.losses.sparse_categorical_crossentropy(targets, logits,
@@ -98,11 +98,14 @@ class GPT(base.GenerativeModel):
     def train_step(self, data):
         inputs, targets = self._unpack_text(data)
         batch = distribution.BatchContext(inputs)
+        step_guard, inputs, targets = guard_tokens(self, inputs, targets, self.sequence_length)
         with tf.GradientTape() as tape:
             per_example = self._per_example_loss(self(inputs, training=True), targets)
             scaled = self.optimizer.scale_loss(batch.mean(per_example))
-        self.optimizer.apply(tape.gradient(scaled, self.trainable_variables),
-                             self.trainable_variables)
+        step_guard.require_finite("loss", per_example)
+        step_guard.apply(self.optimizer, tape.gradient(scaled, self.trainable_variables),
+                         self.trainable_variables)
+        step_guard.finish(self)
         return self._logs(per_example, batch)
 
     def test_step(self, data):
@@ -130,6 +133,19 @@ class GPT(base.GenerativeModel):
         if x.ndim != 2 or x.shape[1] > self.sequence_length:
             raise ValueError(f"`x` must hold token sequences of at most {self.sequence_length} "
                              f"tokens. Received: x with shape {x.shape}")
+        for name, tokens in (("x", x), ("y", np.asarray(y))):
+            if tokens.shape != x.shape or not np.issubdtype(tokens.dtype, np.integer):
+                raise ValueError(f"`{name}` must hold integer token ids of shape {x.shape}. "
+                                 f"Received: {name} of shape {tokens.shape} and dtype "
+                                 f"{tokens.dtype}")
+            if tokens.size and (tokens.min() < 0 or tokens.max() >= self.vocabulary_size):
+                raise ValueError(f"`{name}` must hold token ids in [0, vocabulary_size="
+                                 f"{self.vocabulary_size}). Received: {name} in "
+                                 f"[{tokens.min()}, {tokens.max()}]")
+
+    def training_seed_generators(self):
+        """The dropout layers' seed generators, one per block."""
+        return [block.drop.seed_generator for block in self.blocks]
 
     # ------------------------------------------------------------------ generation
 
@@ -227,6 +243,48 @@ class GPT(base.GenerativeModel):
         return config
 
 
+def unpack_tokens(model, data, max_length):
+    """`(inputs, targets)` int32 of a language model's batch, checked where the trace can see.
+
+    Float tokens, sample weights, a missing target, mismatched shapes and
+    sequences longer than `max_length` raise ValueError while tracing; the
+    token values are checked by `guard_tokens`.
+    """
+    inputs, targets, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    name = type(model).__name__
+    if targets is None or sample_weight is not None:
+        raise ValueError(f"{name} trains on (inputs, targets) token batches without sample "
+                         "weights, e.g. from keras_gen.data.load_text. Received: "
+                         f"{'targets=None' if targets is None else 'sample_weight'}")
+    for role, tokens in (("inputs", inputs), ("targets", targets)):
+        if not tokens.dtype.is_integer:
+            raise ValueError(f"{name} needs integer token ids. Received: {role} of dtype "
+                             f"{tokens.dtype.name}")
+        length = tokens.shape[1] if tokens.shape.rank == 2 else "?"
+        if tokens.shape.rank != 2 or (length is not None and length > max_length):
+            raise ValueError(f"{name} needs {role} of shape (batch, length) with length <= "
+                             f"{max_length}. Received: {role} of shape {tuple(tokens.shape)}")
+    return tf.cast(inputs, "int32"), tf.cast(targets, "int32")
+
+
+def guard_tokens(model, inputs, targets, max_length):
+    """`(step_guard, inputs, targets)`: a step guard with the token-range and length checks.
+
+    The tokens come back clipped into the vocabulary, so that the step
+    computes (and then skips its update) instead of failing in a gather.
+    """
+    step_guard = guard.StepGuard(model.step_status)
+    clipped = []
+    for tokens in (inputs, targets):
+        step_guard.require_in_range(tokens, 0, model.vocabulary_size, "tokens")
+        clipped.append(tf.clip_by_value(tokens, 0, model.vocabulary_size - 1))
+    if inputs.shape[1] is None:
+        length = tf.shape(inputs)[1]
+        step_guard.require(length <= max_length, "sequence_length", tf.fill([1], length))
+        clipped = [tokens[:, :max_length] for tokens in clipped]
+    return (step_guard, *clipped)
+
+
 def set_size(model, vocabulary_size, num_layers, num_heads, hidden_dim, dropout):
     """Checks a language model's size arguments and sets them as attributes."""
     model.vocabulary_size = common.check_positive_int(vocabulary_size, "vocabulary_size",
@@ -250,6 +308,9 @@ def add_output_layers(model):
 def check_generation_arguments(vocabulary_size, prompt, max_length, temperature, top_k, top_p):
     """`(token ids, whether the prompt was a str)`, after checking `generate`'s arguments."""
     as_text = isinstance(prompt, str)
+    if not isinstance(prompt, (str, bytes, list, tuple, np.ndarray)):
+        raise ValueError(f"`prompt` must be a str, bytes or a list of token ids. "
+                         f"Received: prompt={prompt!r:.80} of type {type(prompt).__name__}")
     tokens = list(prompt.encode("utf-8") if as_text else prompt)
     if not tokens or not all(isinstance(t, (int, np.integer)) and 0 <= t < vocabulary_size
                              for t in tokens):

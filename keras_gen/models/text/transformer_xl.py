@@ -45,6 +45,9 @@ class TransformerXL(base.GenerativeModel):
         **kwargs: passed to `keras.Model`.
     """
 
+    #: XLA makes this step slower on CPU (docs/benchmarks.md): "auto" leaves it off.
+    xla_by_default = False
+
     def __init__(self, vocabulary_size=256, segment_length=64, memory_length=64, num_layers=4,
                  num_heads=4, hidden_dim=128, dropout=0.1, use_memory=True, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -130,21 +133,27 @@ class TransformerXL(base.GenerativeModel):
         keep = tf.cast(1 - reset.read_value(), tf.float32)
         return states.read_value() * keep, valid.read_value() * tf.cast(keep, tf.int32)
 
-    def _write_memory(self, new_states, valid):
+    def _write_memory(self, new_states, valid, step_guard=None):
         states, valid_variable, reset = self._memory
+        new_valid = tf.minimum(valid + self.segment_length, self.active_memory_length)
+        new_reset = tf.constant(0, reset.dtype)
+        if step_guard is not None:  # a skipped step leaves the memory as it was
+            new_states = step_guard.select(new_states, states.read_value())
+            new_valid = step_guard.select(new_valid, valid_variable.read_value())
+            new_reset = step_guard.select(new_reset, reset.read_value())
         states.assign(new_states)
-        valid_variable.assign(tf.minimum(valid + self.segment_length, self.active_memory_length))
-        reset.assign(0)
+        valid_variable.assign(new_valid)
+        reset.assign(new_reset)
 
     # ------------------------------------------------------------------ training
 
     def _step(self, data, training):
-        inputs, targets, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if targets is None or sample_weight is not None:
-            raise ValueError("TransformerXL trains on (inputs, targets) segments without sample "
-                             "weights, e.g. from keras_gen.data.load_text(consecutive=True).")
-        inputs, targets = tf.cast(inputs, "int32"), tf.cast(targets, "int32")
+        inputs, targets = gpt.unpack_tokens(self, data, self.segment_length)
         batch = distribution.BatchContext(inputs)
+        step_guard = None
+        if training:
+            step_guard, inputs, targets = gpt.guard_tokens(self, inputs, targets,
+                                                           self.segment_length)
         memory, valid = self._read_memory()
         with tf.GradientTape() as tape:
             logits, new_memory = self.forward(inputs, memory, valid, training=training)
@@ -152,10 +161,13 @@ class TransformerXL(base.GenerativeModel):
                 targets, logits, from_logits=True), axis=1)
             scaled = self.optimizer.scale_loss(batch.mean(per_example))
         if training:
-            self.optimizer.apply(tape.gradient(scaled, self.trainable_variables),
-                                 self.trainable_variables)
+            step_guard.require_finite("loss", per_example)
+            step_guard.apply(self.optimizer, tape.gradient(scaled, self.trainable_variables),
+                             self.trainable_variables)
         if self.active_memory_length:
-            self._write_memory(new_memory, valid)
+            self._write_memory(new_memory, valid, step_guard)
+        if step_guard is not None:
+            step_guard.finish(self)
         self.track(self.loss_tracker, per_example, batch)
         self.track(self.bits_tracker, per_example / math.log(2.0), batch)
         logs = {m.name: m.result() for m in self.metrics}
@@ -201,6 +213,10 @@ class TransformerXL(base.GenerativeModel):
         self._prepare(x, kwargs)
         self.reset_memory()
         return super().evaluate(x, y, *args, **kwargs)
+
+    def training_seed_generators(self):
+        """The dropout layers' seed generators, one per block."""
+        return [block.drop.seed_generator for block in self.blocks]
 
     # ------------------------------------------------------------------ generation
 

@@ -154,6 +154,10 @@ class VAE(base.GenerativeModel):
             return 2.0 * tf.sigmoid(outputs) - 1.0
         return outputs
 
+    def data_range(self):
+        """[-1, 1] for the Bernoulli likelihood (read as probabilities), else any range."""
+        return (-1.0, 1.0) if self.likelihood == "bernoulli" else None
+
     def kl_weight(self):
         """`beta`, ramped linearly over `beta_warmup_steps` optimizer steps."""
         if not self.beta_warmup_steps:
@@ -184,6 +188,7 @@ class VAE(base.GenerativeModel):
     def train_step(self, data):
         x, labels = self.unpack(data)
         batch = distribution.BatchContext(x)
+        step_guard, labels = self.guard_inputs(x, labels)
         self.begin_step(batch, tf.identity(self.optimizer.iterations))
         noise = self._noise(POSTERIOR_NOISE)
         kl_weight = self.kl_weight()
@@ -192,7 +197,9 @@ class VAE(base.GenerativeModel):
             per_example = reconstruction + kl_weight * kl
             scaled = self.optimizer.scale_loss(batch.mean(per_example))
         variables = self.trainable_variables
-        self.optimizer.apply(tape.gradient(scaled, variables), variables)
+        step_guard.require_finite("loss", per_example)
+        step_guard.apply(self.optimizer, tape.gradient(scaled, variables), variables)
+        step_guard.finish(self)
         return self._logs(per_example, reconstruction, kl, batch)
 
     def test_step(self, data):

@@ -212,18 +212,21 @@ class VQVAE(base.GenerativeModel):
     def train_step(self, data):
         x, _ = self.unpack(data)
         batch = distribution.BatchContext(x)
+        step_guard, _ = self.guard_inputs(x, None)
         with tf.GradientTape() as tape:
             terms, prior_loss, indices, encoded = self.terms(x, training=True)
-            loss = batch.mean(tf.add_n(list(terms.values())) + prior_loss)
-            scaled = self.optimizer.scale_loss(loss)
+            per_example = tf.add_n(list(terms.values())) + prior_loss
+            scaled = self.optimizer.scale_loss(batch.mean(per_example))
         variables = self.trainable_variables
-        self.optimizer.apply(tape.gradient(scaled, variables), variables)
+        step_guard.require_finite("loss", per_example)
+        step_guard.apply(self.optimizer, tape.gradient(scaled, variables), variables)
         one_hot = tf.one_hot(tf.reshape(indices, [-1]), self.num_embeddings)
         counts = _sum_over_replicas(tf.reduce_sum(one_hot, axis=0))
         if self.ema_decay is not None:
             flat = tf.reshape(encoded, (-1, self.embedding_dim))
             sums = _sum_over_replicas(tf.matmul(one_hot, flat, transpose_a=True))
-            self._ema_update(counts, sums)
+            self._ema_update(counts, sums, step_guard.ok)
+        step_guard.finish(self)
         return self._logs(terms, prior_loss, counts, batch)
 
     def test_step(self, data):
@@ -247,16 +250,16 @@ class VQVAE(base.GenerativeModel):
         logs = {m.name: m.result() for m in self.metrics}
         return distribution.logs_for_fit(logs, self.distribute_strategy)
 
-    def _ema_update(self, counts, sums):
+    def _ema_update(self, counts, sums, ok):
         decay = self.ema_decay
         distribution.update_moving_average(
-            [self.ema_cluster_size, self.ema_embedding_sum], [counts, sums], decay)
+            [self.ema_cluster_size, self.ema_embedding_sum], [counts, sums], decay, ok=ok)
         size = tf.convert_to_tensor(self.ema_cluster_size)
         total = tf.reduce_sum(size)
         # Laplace smoothing keeps unused codes from dividing by zero.
         smoothed = (size + self.epsilon) / (total + self.num_embeddings * self.epsilon) * total
         codebook = tf.convert_to_tensor(self.ema_embedding_sum) / smoothed[:, None]
-        distribution.update_moving_average([self.codebook], [codebook], 0.0)
+        distribution.update_moving_average([self.codebook], [codebook], 0.0, ok=ok)
 
     @property
     def metrics(self):

@@ -1,0 +1,302 @@
+"""Bad input is a clear error decided where XLA cannot drop it, and a bad batch changes no weight.
+
+Every case asserts the error type, that the message names the argument, and,
+where training ran, that every weight (optimizer state included) is as it was.
+The label and token cases run with `jit_compile=True` and `False`.
+"""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_gen
+from keras_gen import models
+
+JIT = pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+
+
+def _state(model):
+    """Every weight of the model and of its optimizers, as numpy arrays."""
+    optimizers = [model.optimizer] if getattr(model, "optimizer", None) else []
+    optimizers += [getattr(model, name) for name in ("generator_optimizer",
+                                                      "discriminator_optimizer")
+                   if getattr(model, name, None) is not None]
+    values = [np.array(w) for w in model.weights]
+    for optimizer in optimizers:
+        values += [np.array(v) for v in optimizer.variables]
+    return values
+
+
+def _assert_unchanged(before, model):
+    after = _state(model)
+    assert len(before) == len(after)
+    for a, b in zip(before, after):
+        np.testing.assert_array_equal(a, b)
+
+
+def _vectors(n=32, scale=1.0, seed=0):
+    return (np.random.RandomState(seed).uniform(-1, 1, (n, 2)) * scale).astype("float32")
+
+
+def _conditional_gan(jit_compile):
+    keras.utils.set_random_seed(0)  # the same initial weights every time
+    model = models.ConditionalGAN(data_shape=(2,), num_classes=3, latent_dim=4, seed=0)
+    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3),
+                  discriminator_optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
+    return model
+
+
+def _conditional_vae(jit_compile):
+    keras.utils.set_random_seed(0)  # the same initial weights every time
+    model = models.ConditionalVAE(data_shape=(2,), num_classes=3, latent_dim=2,
+                                  likelihood="gaussian", seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
+    return model
+
+
+def _tiny_denoiser(num_classes):
+    """`[x_t, t, labels] -> prediction` for 2-D data; label `num_classes` is "no label"."""
+    x = keras.Input((2,))
+    t = keras.Input((), dtype="int32")
+    labels = keras.Input((), dtype="int32")
+    features = keras.layers.Concatenate()([
+        x, keras.layers.Embedding(100, 4)(t), keras.layers.Embedding(num_classes + 1, 4)(labels)])
+    outputs = keras.layers.Dense(2)(keras.layers.Dense(16, activation="relu")(features))
+    return keras.Model([x, t, labels], outputs)
+
+
+def _conditional_diffusion(jit_compile):
+    keras.utils.set_random_seed(0)  # the same initial weights every time
+    model = models.DiffusionModel(_tiny_denoiser(3), timesteps=100, num_classes=3, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
+    return model
+
+
+CONDITIONAL = {"ConditionalGAN": _conditional_gan, "ConditionalVAE": _conditional_vae,
+               "DiffusionModel": _conditional_diffusion}
+
+
+@JIT
+@pytest.mark.parametrize("name", sorted(CONDITIONAL))
+@pytest.mark.parametrize("bad_label", [3, -1])
+def test_dataset_labels_out_of_range_change_no_weight(name, bad_label, jit_compile):
+    labels = np.zeros(32, "int32")
+    labels[20] = bad_label  # in the second batch: the first one trains
+    dataset = tf.data.Dataset.from_tensor_slices((_vectors(), labels)).batch(16)
+    model = CONDITIONAL[name](jit_compile)
+    low, high = min(bad_label, 0), max(bad_label, 0)
+    with pytest.raises(ValueError, match=r"labels in \[0, num_classes=3\) at batch 1.*"
+                                         rf"Received: labels in \[{low}, {high}\]"):
+        model.fit(dataset, verbose=0)
+    # The model is the one trained on the first batch alone: the bad batch changed nothing.
+    reference = CONDITIONAL[name](jit_compile)
+    reference.fit(dataset.take(1), verbose=0)
+    for a, b in zip(_state(reference), _state(model)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("labels, match", [
+    (np.zeros(32, "float32"), "integer class ids"),
+    (np.eye(3, dtype="int32")[np.zeros(32, "int32")], "not one-hot"),
+])
+def test_float_and_one_hot_labels_are_refused(labels, match):
+    model = _conditional_gan(False)
+    before = _state(model)
+    dataset = tf.data.Dataset.from_tensor_slices((_vectors(), labels)).batch(16)
+    with pytest.raises(ValueError, match=match):
+        model.fit(dataset, verbose=0)
+    with pytest.raises(ValueError, match="`y` must hold 32 integer labels"):
+        model.fit(_vectors(), labels, verbose=0)
+    _assert_unchanged(before, model)
+
+
+def _gpt(jit_compile):
+    keras.utils.set_random_seed(0)  # the same initial weights every time
+    model = models.GPT(vocabulary_size=16, sequence_length=8, num_layers=1, num_heads=2,
+                       hidden_dim=8, dropout=0.0, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
+    return model
+
+
+@JIT
+def test_gpt_out_of_vocabulary_tokens_change_no_weight(jit_compile):
+    model = _gpt(jit_compile)
+    tokens = np.random.RandomState(0).randint(0, 16, (16, 9)).astype("int32")
+    tokens[3, 4] = 16
+    before = _state(model)
+    dataset = tf.data.Dataset.from_tensor_slices((tokens[:, :-1], tokens[:, 1:])).batch(8)
+    with pytest.raises(ValueError, match=r"token ids in \[0, vocabulary_size=16\).*"
+                                         r"Received: tokens in \[0, 16\]"):
+        model.fit(dataset, verbose=0)
+    _assert_unchanged(before, model)
+    with pytest.raises(ValueError, match=r"`x` must hold token ids in \[0, vocabulary_size"):
+        model.fit(tokens[:, :-1], tokens[:, 1:], verbose=0)
+
+
+@JIT
+def test_gpt_sequences_longer_than_its_window_are_refused(jit_compile):
+    model = _gpt(jit_compile)
+    tokens = np.zeros((8, 12), "int32")
+    before = _state(model)
+    dataset = tf.data.Dataset.from_tensor_slices((tokens, tokens)).batch(8)
+    with pytest.raises(ValueError, match=r"inputs of shape \(batch, length\) with length <= 8"):
+        model.fit(dataset, verbose=0)
+    # A dataset of unknown length is checked by the step guard.
+    unknown = tf.data.Dataset.from_generator(
+        lambda: iter([(tokens, tokens)]), output_signature=(
+            tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.int32)))
+    with pytest.raises(ValueError, match="at most 8 tokens.*Received: sequences of 12"):
+        model.fit(unknown, verbose=0)
+    _assert_unchanged(before, model)
+
+
+def test_gpt_refuses_float_tokens_and_prompts_that_are_not_text():
+    model = _gpt(False)
+    tokens = np.zeros((8, 8), "float32")
+    dataset = tf.data.Dataset.from_tensor_slices((tokens, tokens)).batch(8)
+    with pytest.raises(ValueError, match="integer token ids. Received: inputs of dtype float32"):
+        model.fit(dataset, verbose=0)
+    for prompt in (123, 4.5, None, [1.5, 2]):
+        with pytest.raises(ValueError, match="`prompt` must be"):
+            model.generate(prompt, max_length=2)
+
+
+@JIT
+def test_a_nan_batch_changes_no_weight_and_names_the_data(jit_compile):
+    model = models.VAE(data_shape=(2,), latent_dim=2, likelihood="gaussian", seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
+    x = _vectors()
+    x[5, 1] = np.inf
+    before = _state(model)
+    with pytest.raises(keras_gen.NonFiniteLossError, match="`x` held NaN or infinite"):
+        model.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), verbose=0)
+    _assert_unchanged(before, model)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int32"])
+def test_integer_images_are_refused(dtype):
+    model = models.DCGAN(data_shape=(8, 8, 1), latent_dim=4, seed=0)
+    model.compile(generator_optimizer="adam", discriminator_optimizer="adam")
+    images = np.random.RandomState(0).randint(0, 256, (16, 8, 8, 1)).astype(dtype)
+    with pytest.raises(ValueError, match=f"float data.*Received: x of dtype {dtype}"):
+        model.fit(images, verbose=0)
+    with pytest.raises(ValueError, match=f"float data.*Received: x of dtype {dtype}"):
+        model.fit(tf.data.Dataset.from_tensor_slices(images).batch(8), verbose=0)
+
+
+@JIT
+def test_data_outside_the_generators_range_is_refused(jit_compile):
+    model = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
+    model.compile(generator_optimizer="adam", discriminator_optimizer="adam",
+                  jit_compile=jit_compile)
+    wide = _vectors(scale=4.0)
+    before = _state(model)
+    with pytest.raises(ValueError, match=r"data in \[-1, 1\].*Received: x in \[-3.85, 3.907\]"):
+        model.fit(wide, verbose=0)
+    with pytest.raises(ValueError, match=r"data in \[-1, 1\].*batch 0.*Received: x in \[-3.838, 3.829\]"):
+        model.fit(tf.data.Dataset.from_tensor_slices(wide).batch(16), verbose=0)
+    _assert_unchanged(before, model)
+    # A Gaussian VAE models any range: the same data train it.
+    vae = models.VAE(data_shape=(2,), latent_dim=2, likelihood="gaussian", seed=0)
+    vae.compile(optimizer="adam", jit_compile=jit_compile)
+    assert np.isfinite(vae.fit(wide, verbose=0).history["loss"][0])
+
+
+def test_0_to_255_float_images_are_refused_by_a_bernoulli_vae():
+    model = models.VAE(data_shape=(2,), latent_dim=2, seed=0)
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match=r"data in \[-1, 1\]"):
+        model.fit(_vectors() * 127.5 + 127.5, verbose=0)
+
+
+def test_labels_and_sample_weights_for_an_unconditional_model_are_refused():
+    model = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
+    model.compile(generator_optimizer="adam", discriminator_optimizer="adam")
+    labels = np.zeros(32, "int32")
+    with pytest.raises(ValueError, match="not conditional and would ignore labels.*Received: y"):
+        model.fit(_vectors(), labels, verbose=0)
+    with pytest.raises(ValueError, match="not conditional and would ignore labels.*Received: y"):
+        model.fit(tf.data.Dataset.from_tensor_slices((_vectors(), labels)).batch(8), verbose=0)
+    with pytest.raises(ValueError, match="does not take sample weights. Received: sample_weight"):
+        model.fit(tf.data.Dataset.from_tensor_slices(
+            (_vectors(), labels, np.ones(32, "float32"))).batch(8), verbose=0)
+
+
+def test_empty_data_is_refused():
+    model = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
+    model.compile(generator_optimizer="adam", discriminator_optimizer="adam")
+    with pytest.raises(ValueError, match="`x` is empty"):
+        model.fit(np.zeros((0, 2), "float32"), verbose=0)
+    with pytest.raises(ValueError, match="The training dataset is empty"):
+        model.fit(tf.data.Dataset.from_tensor_slices(np.zeros((0, 2), "float32")).batch(8),
+                  verbose=0)
+    filtered = tf.data.Dataset.from_tensor_slices(_vectors()).filter(lambda x: x[0] > 5).batch(8)
+    with pytest.raises(ValueError, match="yielded no batch"):
+        model.fit(filtered, verbose=0)
+
+
+def test_set_random_seed_makes_a_model_without_seed_reproducible():
+    def build():
+        keras.utils.set_random_seed(5)
+        model = models.GAN(data_shape=(2,), latent_dim=4)
+        model.compile(generator_optimizer="adam", discriminator_optimizer="adam")
+        return model
+
+    first, second = build(), build()
+    assert first.seed == second.seed
+    keras.utils.set_random_seed(6)
+    assert models.GAN(data_shape=(2,), latent_dim=4).seed != first.seed
+    np.testing.assert_array_equal(first.generate(8), second.generate(8))
+    data = _vectors()
+    first.fit(data, verbose=0)
+    second.fit(data, verbose=0)
+    for a, b in zip(_state(first), _state(second)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_gpt_dropout_state_is_saved_so_training_after_a_load_continues_exactly(tmp_path):
+    model = models.GPT(vocabulary_size=16, sequence_length=8, num_layers=1, num_heads=2,
+                       hidden_dim=8, dropout=0.5, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False)
+    tokens = np.random.RandomState(0).randint(0, 16, (16, 9)).astype("int32")
+    x, y = tokens[:, :-1], tokens[:, 1:]
+    model.fit(x, y, batch_size=8, shuffle=False, verbose=0)
+    path = str(tmp_path / "gpt.keras")
+    model.save(path)
+    keras.utils.set_random_seed(123)  # a new process's random state
+    loaded = keras.models.load_model(path)
+    model.fit(x, y, batch_size=8, shuffle=False, verbose=0)
+    loaded.fit(x, y, batch_size=8, shuffle=False, verbose=0)
+    for a, b in zip(_state(model), _state(loaded)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_mixed_bfloat16_without_xla_on_cpu_is_refused():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
+        with pytest.raises(ValueError, match="mixed_bfloat16 on a CPU needs XLA.*jit_compile"):
+            model.compile(generator_optimizer="adam", discriminator_optimizer="adam",
+                          jit_compile=False)
+        model.compile(generator_optimizer="adam", discriminator_optimizer="adam")
+        assert model.jit_compile is True
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_jit_compile_auto_takes_xla_on_cpu_where_measured_faster(monkeypatch):
+    monkeypatch.delenv("KERAS_GEN_JIT_COMPILE", raising=False)
+    gan = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
+    gan.compile(generator_optimizer="adam", discriminator_optimizer="adam")
+    assert gan.jit_compile is True
+    gpt = _gpt("auto")
+    assert gpt.jit_compile is False  # measured slower with XLA (docs/benchmarks.md)
+    gan.compile(generator_optimizer="adam", discriminator_optimizer="adam", jit_compile=False)
+    assert gan.jit_compile is False
+    monkeypatch.setenv("KERAS_GEN_JIT_COMPILE", "0")
+    gan.compile(generator_optimizer="adam", discriminator_optimizer="adam")
+    assert gan.jit_compile is False
+    with pytest.raises(ValueError, match="`jit_compile` must be 'auto', True or False"):
+        gan.compile(generator_optimizer="adam", discriminator_optimizer="adam",
+                    jit_compile="yes")
