@@ -1,13 +1,19 @@
-"""keras_gen's DCGAN train step against a hand-written Keras train step.
+"""Train-step speed: keras_gen's default `compile()` against hand-written Keras steps, and XLA per family.
 
-Both train the same networks (`dcgan_generator` / `dcgan_discriminator` at
-28x28x1) with the same batch, losses and Adam optimizers through `fit()`. The
-two sides are timed in alternating rounds in one process, so that machine
-noise hits both alike; the ratio of their median steps/s is printed, and that
-of their best rounds.
+`--mode dcgan` (the default) trains the same networks (`dcgan_generator` /
+`dcgan_discriminator` at 28x28x1) with the same batch, losses and Adam
+optimizers through `fit()` three ways: the keras-io style hand-written
+`train_step` without XLA, the same with `jit_compile=True`, and
+`keras_gen.models.DCGAN` compiled with its defaults (`jit_compile="auto"`).
+`--mode families` times every family's command-line recipe (DCGAN, VAE,
+VQ-VAE, diffusion, GPT, Transformer-XL) with and without XLA, in float32 and
+`mixed_bfloat16`. The sides of each comparison are timed in alternating
+rounds in one process, so that machine noise hits them alike; medians and
+their ratios are printed.
 
 Usage:
     python benchmarks/train_step.py --rounds 6 --steps 40 --batch-size 64
+    python benchmarks/train_step.py --mode families --rounds 3
 """
 
 import argparse
@@ -15,6 +21,7 @@ import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.pop("KERAS_GEN_JIT_COMPILE", None)  # measure the library's own default
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -37,8 +44,8 @@ class HandWrittenGAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.built = True
 
-    def compile(self, d_optimizer, g_optimizer):
-        super().compile(optimizer=None)
+    def compile(self, d_optimizer, g_optimizer, jit_compile=False):
+        super().compile(optimizer=None, jit_compile=jit_compile)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         d_optimizer.build(self.discriminator.trainable_variables)
@@ -97,39 +104,120 @@ def build(side, latent_dim, shape):
     else:
         model = HandWrittenGAN(generator, discriminator, latent_dim)
         model.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                      g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+                      g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+                      jit_compile=side == "hand_written_xla")
     return model
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--steps", type=int, default=40, help="train steps per round")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--latent-dim", type=int, default=100)
-    args = parser.parse_args()
+def alternate(sides, datasets, rounds):
+    """Median and best steps/s of each side, timed in alternating order, after a warm-up fit."""
+    for name, model in sides.items():  # trace, compile and warm up
+        model.fit(datasets[name].take(3), epochs=1, verbose=0, shuffle=False)
+    rates = {name: [] for name in sides}
+    for round_index in range(rounds):
+        order = list(sides) if round_index % 2 == 0 else list(sides)[::-1]
+        for name in order:
+            clock = StepClock()
+            sides[name].fit(datasets[name], epochs=1, verbose=0, shuffle=False,
+                            callbacks=[clock])
+            rates[name].append(clock.steps_per_second())
+    return rates
 
+
+def compare_dcgan(args):
     shape = (28, 28, 1)
     data = np.random.RandomState(0).uniform(-1, 1, (args.batch_size * args.steps, *shape))
     dataset = tf.data.Dataset.from_tensor_slices(data.astype("float32"))
     dataset = dataset.batch(args.batch_size, drop_remainder=True).prefetch(2)
-    sides = {name: build(name, args.latent_dim, shape) for name in ("hand_written", "keras_gen")}
-    for model in sides.values():  # trace and warm up
-        model.fit(dataset.take(3), epochs=1, verbose=0, shuffle=False)
-    rates = {name: [] for name in sides}
-    for round_index in range(args.rounds):
-        order = list(sides) if round_index % 2 == 0 else list(sides)[::-1]
-        for name in order:
-            clock = StepClock()
-            sides[name].fit(dataset, epochs=1, verbose=0, shuffle=False, callbacks=[clock])
-            rates[name].append(clock.steps_per_second())
+    names = ("hand_written", "hand_written_xla", "keras_gen")
+    sides = {name: build(name, args.latent_dim, shape) for name in names}
+    print(f"keras_gen's default compile resolved jit_compile={sides['keras_gen'].jit_compile}")
+    rates = alternate(sides, {name: dataset for name in names}, args.rounds)
     for name, values in rates.items():
-        print(f"{name:>12}: best {max(values):6.2f}, median {np.median(values):6.2f} steps/s "
+        print(f"{name:>16}: best {max(values):6.2f}, median {np.median(values):6.2f} steps/s "
               f"(rounds: {', '.join(f'{v:.2f}' for v in values)})")
-    median = np.median(rates["keras_gen"]) / np.median(rates["hand_written"])
-    best = max(rates["keras_gen"]) / max(rates["hand_written"])
-    print(f"ratio keras_gen / hand_written: median {median:.3f}, best {best:.3f} "
-          f"(batch {args.batch_size}, {args.rounds} rounds of {args.steps} steps)")
+    for baseline in ("hand_written", "hand_written_xla"):
+        median = np.median(rates["keras_gen"]) / np.median(rates[baseline])
+        best = max(rates["keras_gen"]) / max(rates[baseline])
+        print(f"ratio keras_gen / {baseline}: median {median:.3f}, best {best:.3f} "
+              f"(batch {args.batch_size}, {args.rounds} rounds of {args.steps} steps)")
+
+
+# Family -> (command-line recipe, dataset, batch size, steps per round).
+FAMILIES = {
+    "dcgan": ("dcgan", "mnist5k", 64, 40),
+    "vae": ("vae", "mnist5k", 64, 40),
+    "vq_vae": ("vq_vae", "mnist5k", 64, 20),
+    "diffusion": ("diffusion", "mnist5k", 64, 10),
+    "gpt": ("gpt", "pydoc", 32, 20),
+    "transformer_xl": ("transformer_xl", "pydoc", 32, 20),
+}
+
+
+def build_family(name, precision, jit_compile):
+    from keras_gen import data
+    from keras_gen.cli import recipes
+
+    recipe_name, dataset_name, batch_size, steps = FAMILIES[name]
+    keras.mixed_precision.set_global_policy(precision)
+    keras.utils.set_random_seed(0)
+    recipe = recipes.RECIPES[recipe_name]
+    if recipe.family == "text":
+        kwargs = recipe.model_kwargs
+        length = kwargs.get("sequence_length", kwargs.get("segment_length"))
+        dataset, info = data.load_text(dataset_name, sequence_length=length,
+                                       batch_size=batch_size, seed=0,
+                                       consecutive="segment_length" in kwargs)
+        shape = None
+    else:
+        dataset, info = data.load(dataset_name, batch_size=batch_size, seed=0,
+                                  binarize=recipes.binarize(recipe_name, (28, 28, 1)))
+        shape = info.shape
+    model = recipes.build_model(models.get(recipe_name), recipe_name, shape, seed=0)
+    # Through the public compile, then the setter: compile refuses bfloat16 without XLA
+    # on a CPU, the very configuration measured here.
+    recipes.compile_model(model, recipe_name, jit_compile=True)
+    model.jit_compile = jit_compile
+    if not jit_compile and precision == "mixed_bfloat16":
+        steps = max(2, steps // 4)  # about 8x slower
+    keras.mixed_precision.set_global_policy("float32")
+    return model, dataset.take(steps)
+
+
+def compare_families(args):
+    rows = []
+    for name in args.families.split(","):
+        for precision in ("float32", "mixed_bfloat16"):
+            sides, datasets = {}, {}
+            for jit_compile in (False, True):
+                side = "xla" if jit_compile else "no_xla"
+                sides[side], datasets[side] = build_family(name, precision, jit_compile)
+            rates = alternate(sides, datasets, args.rounds)
+            medians = {side: float(np.median(values)) for side, values in rates.items()}
+            rows.append((name, precision, medians["no_xla"], medians["xla"]))
+            print(f"{name:>15} {precision:>15}: no XLA {medians['no_xla']:6.2f}, XLA "
+                  f"{medians['xla']:6.2f} steps/s, XLA / no XLA {medians['xla'] / medians['no_xla']:.2f}"
+                  f" (rounds: {rates})", flush=True)
+    print("\n| family | precision | steps/s without XLA | steps/s with XLA | XLA / without |")
+    print("|---|---|---|---|---|")
+    for name, precision, no_xla, xla in rows:
+        print(f"| {name} | {precision} | {no_xla:.2f} | {xla:.2f} | {xla / no_xla:.2f} |")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("dcgan", "families"), default="dcgan")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--steps", type=int, default=40, help="train steps per round (dcgan)")
+    parser.add_argument("--batch-size", type=int, default=64, help="batch size (dcgan)")
+    parser.add_argument("--latent-dim", type=int, default=100)
+    parser.add_argument("--families", default=",".join(FAMILIES),
+                        help="comma-separated families for --mode families")
+    args = parser.parse_args()
+    if args.mode == "dcgan":
+        compare_dcgan(args)
+    else:
+        compare_families(args)
 
 
 if __name__ == "__main__":

@@ -77,9 +77,9 @@ CONDITIONAL = {"ConditionalGAN": _conditional_gan, "ConditionalVAE": _conditiona
                "DiffusionModel": _conditional_diffusion}
 
 
-@JIT
 @pytest.mark.parametrize("name", sorted(CONDITIONAL))
-@pytest.mark.parametrize("bad_label", [3, -1])
+@pytest.mark.parametrize("bad_label, jit_compile", [(3, False), (-1, False), (3, True)],
+                         ids=["above-graph", "below-graph", "above-xla"])
 def test_dataset_labels_out_of_range_change_no_weight(name, bad_label, jit_compile):
     labels = np.zeros(32, "int32")
     labels[20] = bad_label  # in the second batch: the first one trains
@@ -272,31 +272,146 @@ def test_gpt_dropout_state_is_saved_so_training_after_a_load_continues_exactly(t
         np.testing.assert_array_equal(a, b)
 
 
-def test_mixed_bfloat16_without_xla_on_cpu_is_refused():
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    try:
-        model = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
-        with pytest.raises(ValueError, match="mixed_bfloat16 on a CPU needs XLA.*jit_compile"):
-            model.compile(generator_optimizer="adam", discriminator_optimizer="adam",
-                          jit_compile=False)
-        model.compile(generator_optimizer="adam", discriminator_optimizer="adam")
-        assert model.jit_compile is True
-    finally:
-        keras.mixed_precision.set_global_policy("float32")
-
-
 def test_jit_compile_auto_takes_xla_on_cpu_where_measured_faster(monkeypatch):
     monkeypatch.delenv("KERAS_GEN_JIT_COMPILE", raising=False)
+    assert not tf.config.list_physical_devices("GPU")
+    diffusion = _conditional_diffusion("auto")
+    assert diffusion.jit_compile is True  # measured faster with XLA (docs/benchmarks.md)
     gan = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
     gan.compile(generator_optimizer="adam", discriminator_optimizer="adam")
+    assert gan.jit_compile is False  # measured no faster with XLA on this CPU
+    assert _gpt("auto").jit_compile is False
+    gan.compile(generator_optimizer="adam", discriminator_optimizer="adam", jit_compile=True)
     assert gan.jit_compile is True
-    gpt = _gpt("auto")
-    assert gpt.jit_compile is False  # measured slower with XLA (docs/benchmarks.md)
-    gan.compile(generator_optimizer="adam", discriminator_optimizer="adam", jit_compile=False)
-    assert gan.jit_compile is False
+    diffusion.compile(optimizer="adam", run_eagerly=True)
+    assert diffusion.jit_compile is False
     monkeypatch.setenv("KERAS_GEN_JIT_COMPILE", "0")
-    gan.compile(generator_optimizer="adam", discriminator_optimizer="adam")
-    assert gan.jit_compile is False
+    diffusion.compile(optimizer="adam")
+    assert diffusion.jit_compile is False
     with pytest.raises(ValueError, match="`jit_compile` must be 'auto', True or False"):
         gan.compile(generator_optimizer="adam", discriminator_optimizer="adam",
                     jit_compile="yes")
+
+
+# ---------------------------------------------------------------------- files and folders
+
+
+def _write_images(directory, specs):
+    """PNG files from `(name, height, width, mode)` specs, inside class folder `a`."""
+    from PIL import Image
+
+    folder = directory / "a"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.RandomState(0)
+    for name, height, width, mode in specs:
+        channels = {"L": 1, "RGB": 3}[mode]
+        pixels = rng.randint(0, 256, (height, width, channels)).astype("uint8")
+        Image.fromarray(pixels[..., 0] if channels == 1 else pixels, mode).save(folder / name)
+    return folder
+
+
+def test_a_corrupt_image_file_is_named_at_load_time(tmp_path):
+    folder = _write_images(tmp_path, [("0.png", 8, 8, "L"), ("1.png", 8, 8, "L")])
+    (folder / "2.png").write_bytes((folder / "1.png").read_bytes()[:40])  # cut short
+    with pytest.raises(ValueError, match=r"Cannot read the image file .*2\.png"):
+        keras_gen.data.load(str(tmp_path))
+
+
+def test_image_folders_of_mixed_sizes_or_channels_need_to_say_how_to_convert(tmp_path):
+    _write_images(tmp_path, [("0.png", 8, 8, "L"), ("1.png", 10, 12, "L")])
+    with pytest.raises(ValueError, match=r"2 sizes \(8x8, 10x12\).*Received: image_size=None"):
+        keras_gen.data.load(str(tmp_path))
+    dataset, info = keras_gen.data.load(str(tmp_path), image_size=8)
+    assert info.shape == (8, 8, 1) and next(iter(dataset)).shape == (2, 8, 8, 1)
+
+    other = tmp_path / "other"
+    _write_images(other, [("0.png", 8, 8, "L"), ("1.png", 8, 8, "RGB")])
+    with pytest.raises(ValueError, match=r"\[1, 3\] channels.*Received: channels=None"):
+        keras_gen.data.load(str(other))
+    dataset, info = keras_gen.data.load(str(other), channels=3, shuffle=False)
+    batch = next(iter(dataset)).numpy()
+    assert info.shape == (8, 8, 3) and batch.shape == (2, 8, 8, 3)
+    assert -1.0 <= batch.min() and batch.max() <= 1.0
+
+
+def test_a_truncated_keras_file_is_damaged_not_missing(tmp_path):
+    from keras_gen import saving
+
+    model = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
+    path = tmp_path / "model.keras"
+    saving.save_model(model, path)
+    assert saving.load_model(path).seed == 0
+    data = path.read_bytes()
+    for cut in (len(data) // 2, len(data) - 10, 30):
+        broken = tmp_path / f"cut_{cut}.keras"
+        broken.write_bytes(data[:cut])
+        with pytest.raises(ValueError, match=rf"cut_{cut}\.keras is damaged"):
+            saving.load_model(broken)
+    with pytest.raises(FileNotFoundError, match="No such .keras file"):
+        saving.load_model(tmp_path / "absent.keras")
+
+
+def test_a_damaged_backup_falls_back_to_the_previous_one(tmp_path):
+    from keras_gen.callbacks import backup
+
+    model = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
+    model.compile(generator_optimizer="adam", discriminator_optimizer="adam")
+    callback = backup.Backup(tmp_path, run={"model": "gan"})
+    callback.set_model(model)
+    callback.on_epoch_end(0)
+    callback.on_epoch_end(1)
+    restored, epochs, run = backup.Backup.restore(tmp_path)
+    assert epochs == 2 and run == {"model": "gan"} and isinstance(restored, models.GAN)
+    newest = tmp_path / backup.MODEL_FILE
+    newest.write_bytes(newest.read_bytes()[:-100])
+    restored, epochs, _ = backup.Backup.restore(tmp_path)
+    assert epochs == 1
+    previous = tmp_path / backup.PREVIOUS_FILE
+    previous.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="Every backup in .* is damaged"):
+        backup.Backup.restore(tmp_path)
+
+
+# ---------------------------------------------------------------------- metrics
+
+
+def test_extractors_refuse_images_outside_their_input_range():
+    from keras_gen.metrics import extractors
+
+    extractor = extractors.get("mnist")
+    images = np.random.RandomState(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    assert extractor(images)["features"].shape == (4, 128)
+    with pytest.raises(ValueError, match=r"images in \[-1, 1\].*Received: images in \[0"):
+        extractor(images * 127.5 + 127.5)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        extractor(np.full((1, 28, 28, 1), np.nan, "float32"))
+
+
+def test_statistics_of_another_resolution_are_refused():
+    from keras_gen.metrics import extractors
+
+    extractor = extractors.get("mnist")
+    rng = np.random.RandomState(0)
+    small = extractors.dataset_stats(rng.uniform(-1, 1, (200, 8, 8, 1)), extractor)
+    large = extractors.dataset_stats(rng.uniform(-1, 1, (200, 28, 28, 1)), extractor)
+    assert small.protocol["image_shape"] == [8, 8, 1]
+    with pytest.raises(ValueError, match=r"image_shape is \[8, 8, 1\] for one and \[28, 28, 1\]"):
+        small.frechet_distance(large)
+
+
+def test_fid_from_fewer_samples_than_dimensions_warns_of_the_bias():
+    from keras_gen.metrics import FeatureStats
+
+    rng = np.random.RandomState(0)
+    stats = [FeatureStats(16), FeatureStats(16)]
+    for s in stats:
+        s.update(rng.normal(size=(10, 16)))
+    with pytest.warns(UserWarning, match="FID from 10 samples of 16-d features.*biased upward"):
+        stats[0].frechet_distance(stats[1])
+    for s in stats:
+        s.update(rng.normal(size=(20, 16)))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stats[0].frechet_distance(stats[1])

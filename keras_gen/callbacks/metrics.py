@@ -102,7 +102,8 @@ class FIDCallback(SampleMetricCallback):
     """Frechet distance of generated samples to the reference, logged as `fid`."""
 
     def compute(self, features, logits):
-        stats = metrics.FeatureStats(features.shape[1], self.extractor.protocol)
+        stats = metrics.FeatureStats(features.shape[1], {
+            **self.extractor.protocol, "image_shape": list(self.model.data_shape)})
         stats.update(features)
         return {"fid": self.reference_stats().frechet_distance(stats)}
 

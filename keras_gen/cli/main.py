@@ -351,7 +351,8 @@ def evaluate(args):
     features, logits = extractors.model_outputs(model, extractor, args.num, seed=args.seed)
     results = {}
     if "fid" in chosen:
-        generated = metrics.FeatureStats(features.shape[1], extractor.protocol)
+        generated = metrics.FeatureStats(features.shape[1], {
+            **extractor.protocol, "image_shape": list(model.data_shape)})
         generated.update(features)
         results["fid"] = reference.frechet_distance(generated)
     if "is" in chosen:

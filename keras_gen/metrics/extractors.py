@@ -60,11 +60,36 @@ def _batches(images, batch_size=500):
         yield np.asarray(batch)
 
 
+def check_images(images, name, channels=(1, 3)):
+    """Float32 images `(n, h, w, c)` in [-1, 1], the documented input of every extractor.
+
+    Raises:
+        ValueError: for another rank or channel count, non-finite values, or
+            values outside [-1, 1] (such as 0..255 pixels), naming `name`.
+    """
+    images = np.asarray(images, "float32")
+    if images.ndim != 4 or images.shape[-1] not in channels:
+        raise ValueError(f"{name} takes images of shape (n, h, w, {' or '.join(map(str, channels))}) "
+                         f"in [-1, 1]. Received: images with shape {images.shape}")
+    if images.size and not np.all(np.isfinite(images)):
+        raise ValueError(f"{name} takes finite images in [-1, 1]. Received: images with "
+                         f"{int(np.sum(~np.isfinite(images)))} NaN or infinite values")
+    if images.size and (images.min() < -1.001 or images.max() > 1.001):
+        raise ValueError(f"{name} takes images in [-1, 1] (scale 8-bit pixels as x / 127.5 - 1). "
+                         f"Received: images in [{images.min():.4g}, {images.max():.4g}]")
+    return images
+
+
 def dataset_stats(images, extractor, num_samples=None, keep_features=10_000, protocol=None):
-    """Feature statistics of real images (an array or a dataset), up to `num_samples`."""
+    """Feature statistics of real images (an array or a dataset), up to `num_samples`.
+
+    The protocol records the shape of the images, so that statistics of
+    images of another resolution are refused when compared.
+    """
     stats = FeatureStats(extractor.feature_dim, {**extractor.protocol, **(protocol or {})},
                          keep_features=keep_features)
     for batch in _batches(images):
+        stats.protocol.setdefault("image_shape", list(batch.shape[1:]))
         if num_samples is not None:
             batch = batch[:num_samples - stats.count]
         if len(batch):

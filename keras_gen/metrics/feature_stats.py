@@ -1,6 +1,7 @@
 """Streaming feature statistics for FID, saved with the protocol that produced them."""
 
 import json
+import warnings
 
 import numpy as np
 
@@ -85,6 +86,14 @@ class FeatureStats:
         """
         if check_protocol:
             check_comparable(self.full_protocol(), other.full_protocol())
+        fewest = min(self.count, other.count)
+        if fewest < self.dim:
+            warnings.warn(
+                f"FID from {fewest} samples of {self.dim}-d features: with fewer samples than "
+                "dimensions the covariance is singular and the FID is biased upward (it falls "
+                "as the sample count grows), so compare only FIDs of equal sample counts and "
+                f"use at least {self.dim} (10,000 or 50,000 in published Inception FIDs).",
+                stacklevel=2)
         return frechet.frechet_distance(self.mean, self.covariance, other.mean, other.covariance)
 
     def save(self, path):
@@ -110,8 +119,15 @@ class FeatureStats:
 
 
 def check_comparable(a, b):
-    """Raises ValueError when two protocols differ in what makes FIDs comparable."""
-    for key in ("extractor", "weights", "resize"):
+    """Raises ValueError when two protocols differ in what makes FIDs comparable.
+
+    The extractor, its weights and resizing, and the shape of the images the
+    features were made from (8x8 digits against 28x28 ones would give an FID
+    of the resolution, not of the model).
+    """
+    for key in ("extractor", "weights", "resize", "image_shape"):
+        if key == "image_shape" and (key not in a or key not in b):
+            continue  # statistics saved before the image shape was recorded
         if a.get(key) != b.get(key):
             raise ValueError(
                 f"Feature statistics of different protocols cannot be compared: {key} is "

@@ -284,10 +284,7 @@ class InceptionFID:
         return {"extractor": self.name, "weights": self.weights_hash, "resize": self.resize}
 
     def __call__(self, images):
-        images = np.asarray(images, "float32")
-        if images.ndim != 4 or images.shape[-1] not in (1, 3):
-            raise ValueError("InceptionFID takes images of shape (n, h, w, 1 or 3) in [-1, 1]. "
-                             f"Received: images with shape {images.shape}")
+        images = extractors.check_images(images, "InceptionFID")
         return extractors.run_in_batches(self._forward, images, self.batch_size)
 
 
@@ -382,7 +379,7 @@ class KerasInceptionV3:
         return {"extractor": self.name, "weights": self.weights_hash, "resize": self.resize}
 
     def __call__(self, images):
-        images = tf.convert_to_tensor(np.asarray(images, "float32"))
+        images = tf.convert_to_tensor(extractors.check_images(images, "KerasInceptionV3"))
         if images.shape[-1] == 1:
             images = tf.repeat(images, 3, axis=-1)
         def forward(batch):

@@ -81,8 +81,5 @@ class MNISTClassifier:
         return {"extractor": self.name, "weights": self.weights_hash, "resize": self.resize}
 
     def __call__(self, images):
-        images = np.asarray(images, "float32")
-        if images.ndim != 4 or images.shape[-1] != 1:
-            raise ValueError("MNISTClassifier takes grayscale images of shape (n, h, w, 1) in "
-                             f"[-1, 1]. Received: images with shape {images.shape}")
+        images = extractors.check_images(images, "MNISTClassifier", channels=(1,))
         return extractors.run_in_batches(self._forward, images, self.batch_size)

@@ -89,44 +89,37 @@ class GenerativeModel(keras.Model):
         with self.distribute_strategy.scope():
             self.optimizer.build(self.trainable_variables)
 
-    #: Whether `jit_compile="auto"` means XLA on one device (CPU included): True
-    #: for the families that benchmarks/train_step.py measures faster with it.
-    xla_by_default = True
+    #: Whether `jit_compile="auto"` means XLA on a CPU: True only for the families whose
+    #: step benchmarks/train_step.py measures faster with it there (docs/benchmarks.md).
+    xla_on_cpu = False
 
     def resolve_compile_kwargs(self, kwargs):
         """`compile()` keyword arguments with `jit_compile="auto"` resolved.
 
-        Keras' "auto" turns XLA on only with a GPU. keras_gen resolves it to
-        XLA on CPU as well for the models whose step benchmarks/train_step.py
-        measures faster with it (`xla_by_default`), except with `run_eagerly`,
-        under a strategy of several replicas (as Keras), or when the
-        environment variable `KERAS_GEN_JIT_COMPILE=0` turns the default off.
-        `mixed_bfloat16` without XLA on a CPU runs about 8x slower than
-        float32 there, so "auto" then takes XLA and `jit_compile=False` is
-        refused.
+        With a GPU, "auto" means what it means in Keras: XLA, except with
+        `run_eagerly` or under a distribution strategy. On a CPU, where Keras
+        never takes XLA, keras_gen takes it for the families whose train step
+        `benchmarks/train_step.py --mode families` measured faster with it
+        (`xla_on_cpu`; see docs/benchmarks.md), except with `run_eagerly`,
+        under a strategy of several replicas, or when the environment
+        variable `KERAS_GEN_JIT_COMPILE=0` turns the default off. An explicit
+        True or False is kept.
 
         Raises:
-            ValueError: for `jit_compile=False` under `mixed_bfloat16` on a CPU.
+            ValueError: for a `jit_compile` other than "auto", True or False.
         """
         kwargs = dict(kwargs)
         jit_compile = kwargs.get("jit_compile", "auto")
         if jit_compile not in ("auto", True, False):
             raise ValueError(f"`jit_compile` must be 'auto', True or False. "
                              f"Received: jit_compile={jit_compile!r}")
-        bfloat16_on_cpu = (self.dtype_policy.name == "mixed_bfloat16"
-                           and not tf.config.list_physical_devices("GPU"))
         if jit_compile == "auto":
-            jit_compile = not kwargs.get("run_eagerly") and (
-                bfloat16_on_cpu or (
-                    self.xla_by_default
-                    and self.distribute_strategy.num_replicas_in_sync == 1
-                    and os.environ.get("KERAS_GEN_JIT_COMPILE", "1") != "0"))
-        if bfloat16_on_cpu and not jit_compile:
-            raise ValueError(
-                "mixed_bfloat16 on a CPU needs XLA: without it the step runs about 8x slower "
-                "than in float32 (docs/benchmarks.md). Use jit_compile=True (or 'auto') or "
-                f"the float32 policy. Received: jit_compile={kwargs.get('jit_compile')!r}"
-                + (", run_eagerly=True" if kwargs.get("run_eagerly") else ""))
+            on_gpu = bool(tf.config.list_physical_devices("GPU"))
+            jit_compile = (
+                not kwargs.get("run_eagerly")
+                and self.distribute_strategy.num_replicas_in_sync == 1
+                and os.environ.get("KERAS_GEN_JIT_COMPILE", "1") != "0"
+                and (on_gpu or self.xla_on_cpu))
         kwargs["jit_compile"] = jit_compile
         return kwargs
 

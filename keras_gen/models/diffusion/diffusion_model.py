@@ -64,6 +64,9 @@ class DiffusionModel(base.GenerativeModel):
     ```
     """
 
+    #: XLA makes the U-Net step faster on a CPU too (docs/benchmarks.md).
+    xla_on_cpu = True
+
     nested_models = ("network",)
 
     def __init__(self, network=None, timesteps=1000, schedule="cosine", prediction="epsilon",

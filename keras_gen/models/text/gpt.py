@@ -44,9 +44,6 @@ class GPT(base.GenerativeModel):
     ```
     """
 
-    #: XLA makes this step slower on CPU (docs/benchmarks.md): "auto" leaves it off.
-    xla_by_default = False
-
     def __init__(self, vocabulary_size=256, sequence_length=128, num_layers=4, num_heads=4,
                  hidden_dim=128, dropout=0.1, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -144,8 +141,9 @@ class GPT(base.GenerativeModel):
                                  f"[{tokens.min()}, {tokens.max()}]")
 
     def training_seed_generators(self):
-        """The dropout layers' seed generators, one per block."""
-        return [block.drop.seed_generator for block in self.blocks]
+        """The dropout layers' seed generators, one per block (none with `dropout=0`)."""
+        return [block.drop.seed_generator for block in self.blocks
+                if getattr(block.drop, "seed_generator", None) is not None]
 
     # ------------------------------------------------------------------ generation
 

@@ -45,9 +45,6 @@ class TransformerXL(base.GenerativeModel):
         **kwargs: passed to `keras.Model`.
     """
 
-    #: XLA makes this step slower on CPU (docs/benchmarks.md): "auto" leaves it off.
-    xla_by_default = False
-
     def __init__(self, vocabulary_size=256, segment_length=64, memory_length=64, num_layers=4,
                  num_heads=4, hidden_dim=128, dropout=0.1, use_memory=True, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -215,8 +212,9 @@ class TransformerXL(base.GenerativeModel):
         return super().evaluate(x, y, *args, **kwargs)
 
     def training_seed_generators(self):
-        """The dropout layers' seed generators, one per block."""
-        return [block.drop.seed_generator for block in self.blocks]
+        """The dropout layers' seed generators, one per block (none with `dropout=0`)."""
+        return [block.drop.seed_generator for block in self.blocks
+                if getattr(block.drop, "seed_generator", None) is not None]
 
     # ------------------------------------------------------------------ generation
 
