@@ -41,7 +41,10 @@ def _current_epoch():
 
 
 def resolve_seed(seed):
-    """`seed`, or one drawn from Python's `random` (seeded by `keras.utils.set_random_seed`)."""
+    """`seed`, or one drawn from Python's `random` (seeded by `keras.utils.set_random_seed`).
+
+    The rule of `keras.random.SeedGenerator(seed=None)`; models without `seed=` use it too.
+    """
     if seed is None:
         return random.randint(1, int(1e9))
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

@@ -5,7 +5,6 @@ replicas, label checks, the `fit()` guards and the saved sampling-seed state.
 """
 
 import os
-import random
 import threading
 
 import keras
@@ -48,7 +47,7 @@ class GenerativeModel(keras.Model):
                 f"{type(self).__name__} is conditional and needs `num_classes` "
                 f"(an int >= 2). Received: num_classes={num_classes!r}")
         if seed is None:
-            seed = seed_from_keras()
+            seed = epoch_order.resolve_seed(None)  # Keras' rule, seeded by set_random_seed
         self.seed = common.check_positive_int(seed, "seed", minimum=0)
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="sampling_seed")
         self._sample_function = None
@@ -436,15 +435,6 @@ class _CountSteps(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.steps += 1
-
-
-def seed_from_keras():
-    """A seed from Python's `random`, the rule of `keras.random.SeedGenerator(seed=None)`.
-
-    `keras.utils.set_random_seed(s)` seeds that module, so a model built
-    without `seed=` after it is reproducible.
-    """
-    return random.randint(1, int(1e9))
 
 
 def check_label_tensor(y, num_classes):
