@@ -18,8 +18,7 @@ os.environ.setdefault("KERAS_GEN_JIT_COMPILE", "0")
 import tensorflow as tf  # noqa: E402
 
 _cpus = tf.config.list_physical_devices("CPU")
-tf.config.set_logical_device_configuration(
-    _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+tf.config.set_logical_device_configuration(_cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -47,12 +47,16 @@ def main():
             values[name] = sides[name](*inputs)
             times[name].append(time.perf_counter() - start)
     for name in sides:
-        print(f"{name:>12}: FID {values[name]:.10f}, median {np.median(times[name]):.2f} s "
-              f"(rounds: {', '.join(f'{t:.2f}' for t in times[name])})")
+        print(
+            f"{name:>12}: FID {values[name]:.10f}, median {np.median(times[name]):.2f} s "
+            f"(rounds: {', '.join(f'{t:.2f}' for t in times[name])})"
+        )
     speedup = np.median(times["scipy_sqrtm"]) / np.median(times["keras_gen"])
     relative = abs(values["keras_gen"] - values["scipy_sqrtm"]) / abs(values["scipy_sqrtm"])
-    print(f"speed-up keras_gen / scipy_sqrtm: {speedup:.1f}x, relative difference {relative:.2e} "
-          f"(dim {args.dim}, {args.rounds} rounds)")
+    print(
+        f"speed-up keras_gen / scipy_sqrtm: {speedup:.1f}x, relative difference {relative:.2e} "
+        f"(dim {args.dim}, {args.rounds} rounds)"
+    )
 
 
 if __name__ == "__main__":

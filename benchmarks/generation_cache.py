@@ -28,20 +28,27 @@ def main():
     parser.add_argument("--hidden-dim", type=int, default=128)
     args = parser.parse_args()
 
-    model = GPT(sequence_length=args.length, num_layers=args.layers, num_heads=4,
-                hidden_dim=args.hidden_dim, dropout=0.0, seed=0)
+    model = GPT(
+        sequence_length=args.length,
+        num_layers=args.layers,
+        num_heads=4,
+        hidden_dim=args.hidden_dim,
+        dropout=0.0,
+        seed=0,
+    )
     prompt = "The for statement is used to iterate"
 
     def run(use_cache):
-        return model.generate(prompt, max_length=args.new_tokens, temperature=1.0, seed=7,
-                              use_cache=use_cache)
+        return model.generate(
+            prompt, max_length=args.new_tokens, temperature=1.0, seed=7, use_cache=use_cache
+        )
 
     texts = {side: run(side) for side in (False, True)}  # trace and warm up
     if texts[True] != texts[False]:
         raise SystemExit("cached and uncached generation differ")
     times = {True: [], False: []}
     for round_index in range(args.rounds):
-        for side in ((True, False) if round_index % 2 == 0 else (False, True)):
+        for side in (True, False) if round_index % 2 == 0 else (False, True):
             start = time.perf_counter()
             text = run(side)
             times[side].append(time.perf_counter() - start)
@@ -49,11 +56,15 @@ def main():
                 raise SystemExit("generation is not reproducible")
     for side, name in ((False, "uncached"), (True, "cached")):
         values = times[side]
-        print(f"{name:>9}: median {np.median(values):.3f} s, best {min(values):.3f} s "
-              f"for {args.new_tokens} tokens")
+        print(
+            f"{name:>9}: median {np.median(values):.3f} s, best {min(values):.3f} s "
+            f"for {args.new_tokens} tokens"
+        )
     ratio = np.median(times[False]) / np.median(times[True])
-    print(f"speed-up cached / uncached: {ratio:.2f}x (same tokens; sequence_length "
-          f"{args.length}, {args.layers} layers x {args.hidden_dim}, {args.rounds} rounds)")
+    print(
+        f"speed-up cached / uncached: {ratio:.2f}x (same tokens; sequence_length "
+        f"{args.length}, {args.layers} layers x {args.hidden_dim}, {args.rounds} rounds)"
+    )
 
 
 if __name__ == "__main__":

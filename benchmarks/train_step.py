@@ -27,8 +27,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from keras_gen import models  # noqa: E402
-from keras_gen import networks  # noqa: E402
+from keras_gen import (
+    models,  # noqa: E402
+    networks,  # noqa: E402
+)
 
 
 class HandWrittenGAN(keras.Model):
@@ -99,13 +101,17 @@ def build(side, latent_dim, shape):
     discriminator = networks.dcgan_discriminator(shape, normalization="batch")
     if side == "keras_gen":
         model = models.DCGAN(generator, discriminator, latent_dim, seed=0)
-        model.compile(generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                      discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+        model.compile(
+            generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        )
     else:
         model = HandWrittenGAN(generator, discriminator, latent_dim)
-        model.compile(d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                      g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                      jit_compile=side == "hand_written_xla")
+        model.compile(
+            d_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            g_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+            jit_compile=side == "hand_written_xla",
+        )
     return model
 
 
@@ -118,8 +124,7 @@ def alternate(sides, datasets, rounds):
         order = list(sides) if round_index % 2 == 0 else list(sides)[::-1]
         for name in order:
             clock = StepClock()
-            sides[name].fit(datasets[name], epochs=1, verbose=0, shuffle=False,
-                            callbacks=[clock])
+            sides[name].fit(datasets[name], epochs=1, verbose=0, shuffle=False, callbacks=[clock])
             rates[name].append(clock.steps_per_second())
     return rates
 
@@ -134,13 +139,17 @@ def compare_dcgan(args):
     print(f"keras_gen's default compile resolved jit_compile={sides['keras_gen'].jit_compile}")
     rates = alternate(sides, {name: dataset for name in names}, args.rounds)
     for name, values in rates.items():
-        print(f"{name:>16}: best {max(values):6.2f}, median {np.median(values):6.2f} steps/s "
-              f"(rounds: {', '.join(f'{v:.2f}' for v in values)})")
+        print(
+            f"{name:>16}: best {max(values):6.2f}, median {np.median(values):6.2f} steps/s "
+            f"(rounds: {', '.join(f'{v:.2f}' for v in values)})"
+        )
     for baseline in ("hand_written", "hand_written_xla"):
         median = np.median(rates["keras_gen"]) / np.median(rates[baseline])
         best = max(rates["keras_gen"]) / max(rates[baseline])
-        print(f"ratio keras_gen / {baseline}: median {median:.3f}, best {best:.3f} "
-              f"(batch {args.batch_size}, {args.rounds} rounds of {args.steps} steps)")
+        print(
+            f"ratio keras_gen / {baseline}: median {median:.3f}, best {best:.3f} "
+            f"(batch {args.batch_size}, {args.rounds} rounds of {args.steps} steps)"
+        )
 
 
 # Family -> (command-line recipe, dataset, batch size, steps per round).
@@ -165,13 +174,21 @@ def build_family(name, precision, jit_compile):
     if recipe.family == "text":
         kwargs = recipe.model_kwargs
         length = kwargs.get("sequence_length", kwargs.get("segment_length"))
-        dataset, info = data.load_text(dataset_name, sequence_length=length,
-                                       batch_size=batch_size, seed=0,
-                                       consecutive="segment_length" in kwargs)
+        dataset, info = data.load_text(
+            dataset_name,
+            sequence_length=length,
+            batch_size=batch_size,
+            seed=0,
+            consecutive="segment_length" in kwargs,
+        )
         shape = None
     else:
-        dataset, info = data.load(dataset_name, batch_size=batch_size, seed=0,
-                                  binarize=recipes.binarize(recipe_name, (28, 28, 1)))
+        dataset, info = data.load(
+            dataset_name,
+            batch_size=batch_size,
+            seed=0,
+            binarize=recipes.binarize(recipe_name, (28, 28, 1)),
+        )
         shape = info.shape
     model = recipes.build_model(models.get(recipe_name), recipe_name, shape, seed=0)
     # Through the public compile, then the setter: compile refuses bfloat16 without XLA
@@ -195,9 +212,12 @@ def compare_families(args):
             rates = alternate(sides, datasets, args.rounds)
             medians = {side: float(np.median(values)) for side, values in rates.items()}
             rows.append((name, precision, medians["no_xla"], medians["xla"]))
-            print(f"{name:>15} {precision:>15}: no XLA {medians['no_xla']:6.2f}, XLA "
-                  f"{medians['xla']:6.2f} steps/s, XLA / no XLA {medians['xla'] / medians['no_xla']:.2f}"
-                  f" (rounds: {rates})", flush=True)
+            print(
+                f"{name:>15} {precision:>15}: no XLA {medians['no_xla']:6.2f}, XLA "
+                f"{medians['xla']:6.2f} steps/s, XLA / no XLA {medians['xla'] / medians['no_xla']:.2f}"
+                f" (rounds: {rates})",
+                flush=True,
+            )
     print("\n| family | precision | steps/s without XLA | steps/s with XLA | XLA / without |")
     print("|---|---|---|---|---|")
     for name, precision, no_xla, xla in rows:
@@ -211,8 +231,11 @@ def main():
     parser.add_argument("--steps", type=int, default=40, help="train steps per round (dcgan)")
     parser.add_argument("--batch-size", type=int, default=64, help="batch size (dcgan)")
     parser.add_argument("--latent-dim", type=int, default=100)
-    parser.add_argument("--families", default=",".join(FAMILIES),
-                        help="comma-separated families for --mode families")
+    parser.add_argument(
+        "--families",
+        default=",".join(FAMILIES),
+        help="comma-separated families for --mode families",
+    )
     args = parser.parse_args()
     if args.mode == "dcgan":
         compare_dcgan(args)

@@ -34,9 +34,13 @@ def run(model_class, optimizer, description, default_out, conditional=False):
     model.compile(generator_optimizer=optimizer(), discriminator_optimizer=optimizer())
     grid = {"num_samples": 100, "labels": np.repeat(np.arange(10), 10)} if conditional else {}
     epochs = math.ceil(args.steps * 64 / info.num_examples)
-    model.fit(dataset.repeat(), steps_per_epoch=math.ceil(args.steps / epochs), epochs=epochs,
-              verbose=2, callbacks=[keras_gen.callbacks.ImageGridCallback(png_dir=args.out,
-                                                                          **grid)])
+    model.fit(
+        dataset.repeat(),
+        steps_per_epoch=math.ceil(args.steps / epochs),
+        epochs=epochs,
+        verbose=2,
+        callbacks=[keras_gen.callbacks.ImageGridCallback(png_dir=args.out, **grid)],
+    )
     model.save(os.path.join(args.out, "model.keras"))
     print(f"samples and model in {args.out}")
     return model

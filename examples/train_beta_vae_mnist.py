@@ -11,6 +11,11 @@ from vae_recipe import run
 import keras_gen
 
 if __name__ == "__main__":
-    run(keras_gen.models.BetaVAE, description=__doc__.splitlines()[0],
-        default_out="runs/example-beta-vae-mnist", latent_dim=16, beta=4.0,
-        beta_warmup_steps=1000)
+    run(
+        keras_gen.models.BetaVAE,
+        description=__doc__.splitlines()[0],
+        default_out="runs/example-beta-vae-mnist",
+        latent_dim=16,
+        beta=4.0,
+        beta_warmup_steps=1000,
+    )

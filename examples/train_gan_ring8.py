@@ -1,6 +1,6 @@
 """The original GAN (MLP pair, non-saturating loss) on the 8-Gaussian ring.
 
-    python examples/train_gan_ring8.py --steps 4000
+python examples/train_gan_ring8.py --steps 4000
 """
 
 import argparse
@@ -19,8 +19,10 @@ def main():
 
     dataset, info = keras_gen.data.load("ring8", batch_size=128, seed=0)
     model = keras_gen.models.GAN(data_shape=info.shape, latent_dim=8, seed=0)
-    model.compile(generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                  discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    )
     model.fit(dataset.repeat(), steps_per_epoch=args.steps, epochs=1, verbose=2)
     metrics = keras_gen.data.toy_metrics(model.generate(2500, seed=1), "ring8")
     print(f"modes covered: {metrics['modes']} / 8, high quality: {metrics['high_quality']:.1%}")

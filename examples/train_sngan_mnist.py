@@ -11,6 +11,10 @@ from mnist_recipe import run
 import keras_gen
 
 if __name__ == "__main__":
-    run(keras_gen.models.SNGAN, lambda: keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9),
-        description=__doc__.splitlines()[0], default_out="runs/example-sngan-mnist",
-        conditional=False)
+    run(
+        keras_gen.models.SNGAN,
+        lambda: keras.optimizers.Adam(2e-4, beta_1=0.0, beta_2=0.9),
+        description=__doc__.splitlines()[0],
+        default_out="runs/example-sngan-mnist",
+        conditional=False,
+    )

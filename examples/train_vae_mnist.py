@@ -11,5 +11,9 @@ from vae_recipe import run
 import keras_gen
 
 if __name__ == "__main__":
-    run(keras_gen.models.VAE, description=__doc__.splitlines()[0],
-        default_out="runs/example-vae-mnist", latent_dim=16)
+    run(
+        keras_gen.models.VAE,
+        description=__doc__.splitlines()[0],
+        default_out="runs/example-vae-mnist",
+        latent_dim=16,
+    )

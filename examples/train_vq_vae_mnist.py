@@ -12,5 +12,10 @@ from vae_recipe import run
 import keras_gen
 
 if __name__ == "__main__":
-    run(keras_gen.models.VQVAE, description=__doc__.splitlines()[0],
-        default_out="runs/example-vq-vae-mnist", num_embeddings=64, ema_decay=0.99)
+    run(
+        keras_gen.models.VQVAE,
+        description=__doc__.splitlines()[0],
+        default_out="runs/example-vq-vae-mnist",
+        num_embeddings=64,
+        ema_decay=0.99,
+    )

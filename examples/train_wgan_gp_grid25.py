@@ -29,33 +29,54 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=STEPS, help="generator updates")
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--critic-steps", type=int, default=3,
-                        help="critic updates per generator update")
+    parser.add_argument(
+        "--critic-steps", type=int, default=3, help="critic updates per generator update"
+    )
     parser.add_argument("--out", default="runs/example-wgan-gp-grid25")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(0)
     dataset, info = keras_gen.data.load("grid25", batch_size=args.batch_size, seed=0)
     generator = keras_gen.networks.mlp_generator(
-        2, info.shape, hidden_units=(400,) * 4, activation="relu", normalization="batch",
-        output_activation=None)
-    critic = keras_gen.networks.mlp_discriminator(info.shape, hidden_units=(200,) * 3,
-                                                  activation="relu")
-    model = keras_gen.models.WGANGP(generator, critic, gradient_penalty_weight=0.1,
-                                    discriminator_steps=args.critic_steps, seed=0)
+        2,
+        info.shape,
+        hidden_units=(400,) * 4,
+        activation="relu",
+        normalization="batch",
+        output_activation=None,
+    )
+    critic = keras_gen.networks.mlp_discriminator(
+        info.shape, hidden_units=(200,) * 3, activation="relu"
+    )
+    model = keras_gen.models.WGANGP(
+        generator,
+        critic,
+        gradient_penalty_weight=0.1,
+        discriminator_steps=args.critic_steps,
+        seed=0,
+    )
 
     def adam(updates):
         schedule = keras.optimizers.schedules.PolynomialDecay(3e-4, updates, 3e-6)
         return keras.optimizers.Adam(schedule, beta_1=0.5, beta_2=0.9)
 
-    model.compile(generator_optimizer=adam(args.steps),
-                  discriminator_optimizer=adam(args.steps * model.discriminator_steps))
+    model.compile(
+        generator_optimizer=adam(args.steps),
+        discriminator_optimizer=adam(args.steps * model.discriminator_steps),
+    )
     steps_per_epoch = min(args.steps, 1000)
     start = time.time()
-    model.fit(dataset.repeat(), steps_per_epoch=steps_per_epoch,
-              epochs=math.ceil(args.steps / steps_per_epoch), verbose=2,
-              callbacks=[keras_gen.callbacks.ImageGridCallback(
-                  log_dir=args.out, png_dir=args.out, num_samples=2500)])
+    model.fit(
+        dataset.repeat(),
+        steps_per_epoch=steps_per_epoch,
+        epochs=math.ceil(args.steps / steps_per_epoch),
+        verbose=2,
+        callbacks=[
+            keras_gen.callbacks.ImageGridCallback(
+                log_dir=args.out, png_dir=args.out, num_samples=2500
+            )
+        ],
+    )
     print(f"trained {args.steps} generator updates in {time.time() - start:.0f} s")
     metrics = keras_gen.data.toy_metrics(model.generate(2500, seed=1), "grid25")
     print(f"modes covered: {metrics['modes']} / {metrics['num_modes']}")

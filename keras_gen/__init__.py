@@ -7,15 +7,13 @@ __version__ = "0.1.0"
 _BACKEND_HELP = (
     "keras_gen runs on the TensorFlow backend of Keras 3 only. Set the environment "
     "variable KERAS_BACKEND=tensorflow (or remove it) before importing keras_gen, "
-    "for example `export KERAS_BACKEND=tensorflow`, and check the \"backend\" entry "
+    'for example `export KERAS_BACKEND=tensorflow`, and check the "backend" entry '
     "of ~/.keras/keras.json."
 )
 
 _requested = os.environ.get("KERAS_BACKEND")
 if _requested is not None and _requested != "tensorflow":
-    raise ImportError(
-        f"{_BACKEND_HELP} Received: KERAS_BACKEND={_requested!r}."
-    )
+    raise ImportError(f"{_BACKEND_HELP} Received: KERAS_BACKEND={_requested!r}.")
 
 import keras  # noqa: E402
 
@@ -26,10 +24,5 @@ if keras.backend.backend() != "tensorflow":
         "setting applies)."
     )
 
-from keras_gen import callbacks  # noqa: E402
-from keras_gen import data  # noqa: E402
-from keras_gen import losses  # noqa: E402
-from keras_gen import metrics  # noqa: E402
-from keras_gen import models  # noqa: E402
-from keras_gen import networks  # noqa: E402
+from keras_gen import callbacks, data, losses, metrics, models, networks  # noqa: E402
 from keras_gen.utils.errors import NonFiniteLossError  # noqa: E402

@@ -52,8 +52,10 @@ def check_archive(path):
             damaged = archive.testzip()
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise ValueError(f"{path} is damaged (not a complete .keras archive: {error}); "
-                         "it may have been cut short while being written or copied.") from error
+        raise ValueError(
+            f"{path} is damaged (not a complete .keras archive: {error}); "
+            "it may have been cut short while being written or copied."
+        ) from error
     if damaged is not None:
         raise ValueError(f"{path} is damaged: the entry {damaged!r} fails its checksum.")
     missing = [entry for entry in KERAS_ENTRIES if entry not in names]

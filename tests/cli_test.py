@@ -16,8 +16,7 @@ ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1")
 
 
 def _run(*args, timeout=300):
-    result = subprocess.run([*CLI, *args], env=ENV, capture_output=True, text=True,
-                            timeout=timeout)
+    result = subprocess.run([*CLI, *args], env=ENV, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -27,8 +26,10 @@ def _scalars(directory, tag):
 
     events = EventAccumulator(directory)
     events.Reload()
-    return [(e.step, float(np.asarray(
-        __import__("tensorflow").make_ndarray(e.tensor_proto)))) for e in events.Tensors(tag)]
+    return [
+        (e.step, float(np.asarray(__import__("tensorflow").make_ndarray(e.tensor_proto))))
+        for e in events.Tensors(tag)
+    ]
 
 
 def test_console_script_is_installed():
@@ -38,12 +39,24 @@ def test_console_script_is_installed():
 
 def test_train_writes_tensorboard_grids_backup_and_model_then_sample(tmp_path):
     logdir = tmp_path / "run"
-    out = _run("train", "dcgan", "--epochs", "2", "--steps-per-epoch", "3",
-               "--logdir", str(logdir), "--verbose", "2")
+    out = _run(
+        "train",
+        "dcgan",
+        "--epochs",
+        "2",
+        "--steps-per-epoch",
+        "3",
+        "--logdir",
+        str(logdir),
+        "--verbose",
+        "2",
+    )
     assert "Saved" in out
     assert (logdir / "model.keras").exists()
     assert sorted(p.name for p in logdir.glob("samples_epoch_*.png")) == [
-        "samples_epoch_0001.png", "samples_epoch_0002.png"]
+        "samples_epoch_0001.png",
+        "samples_epoch_0002.png",
+    ]
     d_loss = _scalars(str(logdir / "train"), "epoch_d_loss")
     g_loss = _scalars(str(logdir / "train"), "epoch_g_loss")
     assert [s for s, _ in d_loss] == [0, 1] and len(g_loss) == 2
@@ -67,8 +80,18 @@ def test_train_writes_tensorboard_grids_backup_and_model_then_sample(tmp_path):
 @pytest.mark.parametrize("model", ["vae", "conditional_vae", "vq_vae"])
 def test_train_variational_models(model, tmp_path):
     logdir = tmp_path / model
-    _run("train", model, "--epochs", "1", "--steps-per-epoch", "2", "--logdir", str(logdir),
-         "--verbose", "0")
+    _run(
+        "train",
+        model,
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--logdir",
+        str(logdir),
+        "--verbose",
+        "0",
+    )
     assert (logdir / "model.keras").exists()
     assert (logdir / "samples_epoch_0001.png").exists()
     reconstructions = np.asarray(Image.open(logdir / "reconstructions_epoch_0001.png"))
@@ -78,15 +101,32 @@ def test_train_variational_models(model, tmp_path):
     expected = {"vq_vae": "epoch_perplexity"}.get(model, "epoch_elbo")
     assert len(_scalars(str(logdir / "train"), expected)) == 1
     labels = ["--labels", "3"] if model == "conditional_vae" else []
-    _run("sample", str(logdir / "model.keras"), "--num", "4", "--out", str(tmp_path / "s.png"),
-         *labels)
+    _run(
+        "sample",
+        str(logdir / "model.keras"),
+        "--num",
+        "4",
+        "--out",
+        str(tmp_path / "s.png"),
+        *labels,
+    )
     assert np.asarray(Image.open(tmp_path / "s.png")).shape == (2 * 30 + 2, 2 * 30 + 2)
 
 
 def test_train_diffusion_then_sample(tmp_path):
     logdir = tmp_path / "diffusion"
-    _run("train", "diffusion", "--epochs", "1", "--steps-per-epoch", "2", "--logdir",
-         str(logdir), "--verbose", "0")
+    _run(
+        "train",
+        "diffusion",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--logdir",
+        str(logdir),
+        "--verbose",
+        "0",
+    )
     assert (logdir / "samples_epoch_0001.png").exists()
     assert len(_scalars(str(logdir / "train"), "epoch_loss")) == 1
     _run("sample", str(logdir / "model.keras"), "--num", "4", "--out", str(tmp_path / "s.png"))
@@ -96,21 +136,45 @@ def test_train_diffusion_then_sample(tmp_path):
 @pytest.mark.parametrize("model", ["gpt", "transformer_xl"])
 def test_train_language_models_then_sample_a_prompt(model, tmp_path):
     logdir = tmp_path / model
-    _run("train", model, "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
-         "--logdir", str(logdir), "--verbose", "0")
+    _run(
+        "train",
+        model,
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--batch-size",
+        "8",
+        "--logdir",
+        str(logdir),
+        "--verbose",
+        "0",
+    )
     assert len(_scalars(str(logdir / "validation"), "epoch_bits_per_byte")) == 1
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     text = EventAccumulator(str(logdir / "text"))
     text.Reload()
     assert "sample" in text.Tags()["tensors"]
-    out = _run("sample", str(logdir / "model.keras"), "--prompt", "The for", "--max-length",
-               "20", "--seed", "1")
+    out = _run(
+        "sample",
+        str(logdir / "model.keras"),
+        "--prompt",
+        "The for",
+        "--max-length",
+        "20",
+        "--seed",
+        "1",
+    )
     assert out.startswith("The for")
     if model == "gpt":
-        result = subprocess.run([*CLI, "train", model, "--fid-every", "1", "--logdir",
-                                 str(tmp_path / "x")], env=ENV, capture_output=True, text=True,
-                                timeout=300)
+        result = subprocess.run(
+            [*CLI, "train", model, "--fid-every", "1", "--logdir", str(tmp_path / "x")],
+            env=ENV,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert result.returncode != 0 and "--fid-every" in result.stderr
 
 
@@ -145,8 +209,11 @@ def _variables(model_file):
     values = {}
     with zipfile.ZipFile(model_file) as archive, archive.open("model.weights.h5") as f:
         with h5py.File(f, "r") as weights:
-            weights.visititems(lambda name, item: values.__setitem__(name, item[()])
-                               if isinstance(item, h5py.Dataset) else None)
+            weights.visititems(
+                lambda name, item: (
+                    values.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset) else None
+                )
+            )
     return values
 
 
@@ -159,18 +226,33 @@ RESUMED = {
 }
 
 
-@pytest.mark.parametrize("model", [
-    "dcgan", pytest.param("vae", marks=pytest.mark.slow),
-    pytest.param("diffusion", marks=pytest.mark.slow), pytest.param("gpt", marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "dcgan",
+        pytest.param("vae", marks=pytest.mark.slow),
+        pytest.param("diffusion", marks=pytest.mark.slow),
+        pytest.param("gpt", marks=pytest.mark.slow),
+    ],
+)
 def test_a_run_killed_mid_epoch_resumes_to_the_same_model(tmp_path, model):
     args = ["train", model, "--epochs", "3", "--seed", "0", "--verbose", "0", *RESUMED[model]]
     whole = tmp_path / "whole"
-    uninterrupted = subprocess.Popen([*CLI, *args, "--logdir", str(whole)], env=ENV,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    uninterrupted = subprocess.Popen(
+        [*CLI, *args, "--logdir", str(whole)],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     killed = tmp_path / "killed"
-    process = subprocess.Popen([*CLI, *args, "--logdir", str(killed)], env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*CLI, *args, "--logdir", str(killed)],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for_epochs(process, killed, 1)
     time.sleep(0.3)  # into the next epoch
     process.send_signal(signal.SIGKILL)
@@ -189,10 +271,23 @@ def test_a_run_killed_mid_epoch_resumes_to_the_same_model(tmp_path, model):
 
 def test_ctrl_c_saves_and_resumes_from_the_last_finished_epoch(tmp_path):
     logdir = tmp_path / "run"
-    args = ["train", "gan", "--dataset", "ring8", "--epochs", "6", "--steps-per-epoch", "150",
-            "--logdir", str(logdir), "--verbose", "0"]
-    process = subprocess.Popen([*CLI, *args], env=ENV, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    args = [
+        "train",
+        "gan",
+        "--dataset",
+        "ring8",
+        "--epochs",
+        "6",
+        "--steps-per-epoch",
+        "150",
+        "--logdir",
+        str(logdir),
+        "--verbose",
+        "0",
+    ]
+    process = subprocess.Popen(
+        [*CLI, *args], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     _wait_for_epochs(process, logdir, 1)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
@@ -206,9 +301,14 @@ def test_ctrl_c_saves_and_resumes_from_the_last_finished_epoch(tmp_path):
     assert f"after epoch {done}" in out
     assert _epochs_done(logdir) == 6
     steps = [s for s, _ in _scalars(str(logdir / "train"), "epoch_d_loss")]
-    assert steps[-(6 - done):] == list(range(done, 6))
-    result = subprocess.run([*CLI, "train", "dcgan", "--resume", "--logdir", str(logdir)],
-                            env=ENV, capture_output=True, text=True, timeout=300)
+    assert steps[-(6 - done) :] == list(range(done, 6))
+    result = subprocess.run(
+        [*CLI, "train", "dcgan", "--resume", "--logdir", str(logdir)],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0 and "holds a gan run" in result.stderr
 
 
@@ -229,8 +329,19 @@ def test_every_model_has_a_training_recipe():
 
 def test_list_and_help():
     out = _run("list")
-    for name in ("gan", "dcgan", "wgan_gp", "sngan", "lsgan", "conditional_gan", "acgan",
-                 "mnist5k", "grid25", "ring8", "digits"):
+    for name in (
+        "gan",
+        "dcgan",
+        "wgan_gp",
+        "sngan",
+        "lsgan",
+        "conditional_gan",
+        "acgan",
+        "mnist5k",
+        "grid25",
+        "ring8",
+        "digits",
+    ):
         assert name in out
     assert "usage: keras-gen" in _run("train", "--help")
     # The other commands' help in-process: one TensorFlow start per command adds up.
@@ -254,20 +365,42 @@ def test_weights_where_names_both_files(tmp_path):
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path):
-    result = subprocess.run([*CLI, "train", "dcgan", "--dataset", "nope", "--logdir",
-                             str(tmp_path / "x")], env=ENV, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [*CLI, "train", "dcgan", "--dataset", "nope", "--logdir", str(tmp_path / "x")],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2
     assert "Unknown dataset" in result.stderr and "Traceback" not in result.stderr
-    result = subprocess.run([*CLI, "sample", str(tmp_path / "missing.keras")], env=ENV,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [*CLI, "sample", str(tmp_path / "missing.keras")],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0 and "no such file" in result.stderr
 
 
 def test_fid_every_logs_a_falling_fid_series(tmp_path):
     logdir = tmp_path / "run"
-    _run("train", "dcgan", "--epochs", "3", "--fid-every", "1", "--fid-samples", "500",
-         "--logdir", str(logdir), "--verbose", "0", timeout=600)
+    _run(
+        "train",
+        "dcgan",
+        "--epochs",
+        "3",
+        "--fid-every",
+        "1",
+        "--fid-samples",
+        "500",
+        "--logdir",
+        str(logdir),
+        "--verbose",
+        "0",
+        timeout=600,
+    )
     fid = [v for _, v in _scalars(str(logdir / "train"), "epoch_fid")]
     assert len(fid) == 3
     assert fid[-1] < 0.8 * fid[0]
@@ -278,12 +411,32 @@ def test_stats_and_evaluate(tmp_path):
     out = _run("stats", "--dataset", "mnist5k", "--num", "600", "--out", str(stats))
     assert "600 mnist5k train images" in out
     logdir = tmp_path / "run"
-    _run("train", "gan", "--epochs", "1", "--steps-per-epoch", "2", "--logdir", str(logdir),
-         "--verbose", "0")
-    result = json.loads(_run("evaluate", str(logdir / "model.keras"), "--reference", str(stats),
-                             "--num", "300"))
-    assert set(result["metrics"]) == {"fid", "inception_score", "inception_score_std", "kid",
-                                      "kid_std", "precision", "recall", "density", "coverage"}
+    _run(
+        "train",
+        "gan",
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--logdir",
+        str(logdir),
+        "--verbose",
+        "0",
+    )
+    result = json.loads(
+        _run("evaluate", str(logdir / "model.keras"), "--reference", str(stats), "--num", "300")
+    )
+    assert set(result["metrics"]) == {
+        "fid",
+        "inception_score",
+        "inception_score_std",
+        "kid",
+        "kid_std",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+    }
     assert result["metrics"]["fid"] > 0
     assert result["protocol"]["reference"]["num_samples"] == 600
     assert result["protocol"]["extractor"] == "mnist_classifier"

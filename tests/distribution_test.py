@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gen import models
-from keras_gen import networks
+from keras_gen import models, networks
 from keras_gen.models.gan import gan as gan_module
 from keras_gen.utils import distribution
 
@@ -28,8 +27,10 @@ def _data():
 def _build(cls, **kwargs):
     keras.utils.set_random_seed(3)
     model = cls(data_shape=(4,), latent_dim=3, seed=11, **kwargs)
-    model.compile(generator_optimizer=keras.optimizers.SGD(0.1),
-                  discriminator_optimizer=keras.optimizers.SGD(0.1))
+    model.compile(
+        generator_optimizer=keras.optimizers.SGD(0.1),
+        discriminator_optimizer=keras.optimizers.SGD(0.1),
+    )
     return model
 
 
@@ -41,7 +42,7 @@ def _one_step(cls, strategy, **kwargs):
     return before, model.get_weights()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _two_replicas():
     # One strategy per process: a second MirroredStrategy over the same devices
     # made the collective all-reduces of the next model disagree in shape.
@@ -50,10 +51,13 @@ def _two_replicas():
     return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
 
 
-@pytest.mark.parametrize("cls, kwargs", [
-    (models.GAN, {}),
-    (models.WGANGP, {"discriminator_steps": 2}),
-])
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        (models.GAN, {}),
+        (models.WGANGP, {"discriminator_steps": 2}),
+    ],
+)
 def test_two_replicas_match_one_device_with_sgd(cls, kwargs):
     before_one, one = _one_step(cls, tf.distribute.get_strategy(), **kwargs)
     before_two, two = _one_step(cls, _two_replicas(), **kwargs)
@@ -74,8 +78,7 @@ def test_conditional_two_replicas_match_one_device(cls):
     def step(strategy):
         with strategy.scope():
             model = _build(cls, num_classes=2)
-        model.fit(_data(), labels, batch_size=GLOBAL_BATCH, epochs=1,
-                  shuffle=False, verbose=0)
+        model.fit(_data(), labels, batch_size=GLOBAL_BATCH, epochs=1, shuffle=False, verbose=0)
         return model.get_weights()
 
     for w1, w2 in zip(step(tf.distribute.get_strategy()), step(_two_replicas())):
@@ -92,18 +95,45 @@ def _fit_one_step(build, x, y=None, strategy=None):
     return before, model.get_weights()
 
 
-@pytest.mark.parametrize("build, images", [
-    (lambda: models.VAE(data_shape=(4,), latent_dim=3, likelihood="gaussian", seed=11), False),
-    (lambda: models.ConditionalVAE(data_shape=(4,), latent_dim=3, num_classes=2, seed=11), False),
-    (lambda: models.VQVAE(data_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4, seed=11),
-     True),
-    (lambda: models.VQVAE(data_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4, seed=11,
-                          ema_decay=0.9), True),
-    (lambda: models.DiffusionModel(
-        networks.unet((8, 8, 1), base_channels=8, channel_multipliers=(1, 2),
-                      attention_resolutions=(4,), groups=4, num_classes=2),
-        timesteps=50, num_classes=2, label_dropout=0.5, ema_decay=0.9, seed=11), True),
-], ids=["vae", "conditional_vae", "vq_vae", "vq_vae_ema", "diffusion"])
+@pytest.mark.parametrize(
+    "build, images",
+    [
+        (lambda: models.VAE(data_shape=(4,), latent_dim=3, likelihood="gaussian", seed=11), False),
+        (
+            lambda: models.ConditionalVAE(data_shape=(4,), latent_dim=3, num_classes=2, seed=11),
+            False,
+        ),
+        (
+            lambda: models.VQVAE(data_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4, seed=11),
+            True,
+        ),
+        (
+            lambda: models.VQVAE(
+                data_shape=(8, 8, 1), num_embeddings=8, embedding_dim=4, seed=11, ema_decay=0.9
+            ),
+            True,
+        ),
+        (
+            lambda: models.DiffusionModel(
+                networks.unet(
+                    (8, 8, 1),
+                    base_channels=8,
+                    channel_multipliers=(1, 2),
+                    attention_resolutions=(4,),
+                    groups=4,
+                    num_classes=2,
+                ),
+                timesteps=50,
+                num_classes=2,
+                label_dropout=0.5,
+                ema_decay=0.9,
+                seed=11,
+            ),
+            True,
+        ),
+    ],
+    ids=["vae", "conditional_vae", "vq_vae", "vq_vae_ema", "diffusion"],
+)
 def test_one_optimizer_models_two_replicas_match_one_device(build, images):
     rng = np.random.RandomState(0)
     x = rng.uniform(-1, 1, (GLOBAL_BATCH, 8, 8, 1)).astype("float32") if images else _data()
@@ -119,18 +149,24 @@ def test_one_optimizer_models_two_replicas_match_one_device(build, images):
     assert moved >= len(one) // 2
 
 
-@pytest.mark.parametrize("build", [
-    lambda: models.VAE(data_shape=(4,), latent_dim=3, seed=1, likelihood="gaussian"),
-    lambda: models.GAN(data_shape=(4,), latent_dim=3, seed=1),
-], ids=["vae", "gan"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: models.VAE(data_shape=(4,), latent_dim=3, seed=1, likelihood="gaussian"),
+        lambda: models.GAN(data_shape=(4,), latent_dim=3, seed=1),
+    ],
+    ids=["vae", "gan"],
+)
 def test_a_replica_without_rows_of_the_last_batch_adds_nothing(build):
     # 9 examples in batches of 8: the last global batch has one row, so one replica gets none.
     x = np.random.RandomState(1).uniform(-1, 1, (9, 4)).astype("float32")
     with _two_replicas().scope():
         model = build()
         if isinstance(model, models.GAN):
-            model.compile(generator_optimizer=keras.optimizers.SGD(0.01),
-                          discriminator_optimizer=keras.optimizers.SGD(0.01))
+            model.compile(
+                generator_optimizer=keras.optimizers.SGD(0.01),
+                discriminator_optimizer=keras.optimizers.SGD(0.01),
+            )
         else:
             model.compile(optimizer=keras.optimizers.SGD(0.01))
     history = model.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0)
@@ -145,11 +181,18 @@ def test_gpt_two_replicas_match_one_device():
     def run(strategy):
         with strategy.scope():
             keras.utils.set_random_seed(3)
-            model = GPT(sequence_length=8, num_layers=1, num_heads=2, hidden_dim=16,
-                        dropout=0.0, seed=0)
+            model = GPT(
+                sequence_length=8, num_layers=1, num_heads=2, hidden_dim=16, dropout=0.0, seed=0
+            )
             model.compile(optimizer=keras.optimizers.SGD(0.5))
-        model.fit(tokens[:, :-1], tokens[:, 1:], batch_size=GLOBAL_BATCH, epochs=2,
-                  shuffle=False, verbose=0)
+        model.fit(
+            tokens[:, :-1],
+            tokens[:, 1:],
+            batch_size=GLOBAL_BATCH,
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+        )
         return model.get_weights()
 
     for w1, w2 in zip(run(tf.distribute.get_strategy()), run(_two_replicas())):
@@ -165,8 +208,15 @@ def test_transformer_xl_memory_per_replica_matches_one_device():
     def run(strategy):
         with strategy.scope():
             keras.utils.set_random_seed(3)
-            model = TransformerXL(segment_length=8, memory_length=8, num_layers=1, num_heads=2,
-                                  hidden_dim=16, dropout=0.0, seed=0)
+            model = TransformerXL(
+                segment_length=8,
+                memory_length=8,
+                num_layers=1,
+                num_heads=2,
+                hidden_dim=16,
+                dropout=0.0,
+                seed=0,
+            )
             model.compile(optimizer=keras.optimizers.SGD(0.5))
         # Three steps: the second and third read the memory the first wrote.
         model.fit(dataset.take(3), epochs=1, verbose=0)
@@ -202,7 +252,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
-WORKER = r'''
+WORKER = r"""
 import json, os, sys
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 import numpy as np, tensorflow as tf, keras
@@ -219,7 +269,7 @@ dataset = tf.data.Dataset.from_tensor_slices(x).batch(16, drop_remainder=True)
 history = model.fit(dataset, epochs=2, verbose=0)
 np.savez(sys.argv[1], *model.get_weights())
 print(json.dumps({k: float(np.ravel(v[-1])[0]) for k, v in history.history.items()}))
-'''
+"""
 
 
 @pytest.mark.multiworker
@@ -230,11 +280,19 @@ def test_two_workers_end_with_identical_weights(tmp_path):
     script.write_text(WORKER)
     processes = []
     for index in range(2):
-        env = dict(os.environ, TF_CONFIG=json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        processes.append(subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path / f"w{index}.npz")],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        env = dict(
+            os.environ,
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+        )
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, str(script), str(tmp_path / f"w{index}.npz")],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     outputs = []
     for process in processes:
         try:
@@ -263,12 +321,18 @@ def test_a_bad_batch_changes_no_weight_on_two_replicas():
     labels = np.array([0, 1, 1, 0, 1, 0, 2, 1])
     with _two_replicas().scope():
         model = _build(models.ConditionalGAN, num_classes=2)
-        model.compile(generator_optimizer=keras.optimizers.SGD(0.1),
-                      discriminator_optimizer=keras.optimizers.SGD(0.1), jit_compile=False)
+        model.compile(
+            generator_optimizer=keras.optimizers.SGD(0.1),
+            discriminator_optimizer=keras.optimizers.SGD(0.1),
+            jit_compile=False,
+        )
     before = [w.copy() for w in model.get_weights()]
     dataset = tf.data.Dataset.from_tensor_slices((_data(), labels)).batch(GLOBAL_BATCH)
-    with pytest.raises(ValueError, match=r"labels in \[0, num_classes=2\).*Received: labels in "
-                                         r"\[0, 2\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"labels in \[0, num_classes=2\).*Received: labels in "
+        r"\[0, 2\]",
+    ):
         model.fit(dataset, epochs=1, verbose=0)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)

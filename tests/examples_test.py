@@ -13,10 +13,22 @@ EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "examples", "train_*.py")))
 
 def test_there_is_an_example_per_model():
     names = {os.path.basename(p) for p in EXAMPLES}
-    for stem in ("gan_ring8", "dcgan_mnist", "wgan_gp_grid25", "sngan_mnist", "lsgan_mnist",
-                 "conditional_gan_mnist", "acgan_mnist", "vae_mnist", "beta_vae_mnist",
-                 "conditional_vae_mnist", "vq_vae_mnist", "diffusion_mnist", "gpt_pydoc",
-                 "transformer_xl_pydoc"):
+    for stem in (
+        "gan_ring8",
+        "dcgan_mnist",
+        "wgan_gp_grid25",
+        "sngan_mnist",
+        "lsgan_mnist",
+        "conditional_gan_mnist",
+        "acgan_mnist",
+        "vae_mnist",
+        "beta_vae_mnist",
+        "conditional_vae_mnist",
+        "vq_vae_mnist",
+        "diffusion_mnist",
+        "gpt_pydoc",
+        "transformer_xl_pydoc",
+    ):
         assert f"train_{stem}.py" in names
 
 
@@ -34,7 +46,12 @@ SMALL = {
 def test_example_runs_a_few_steps(script, tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     extra = SMALL.get(os.path.basename(script), [])
-    result = subprocess.run([sys.executable, script, "--steps", "3", "--out", str(tmp_path),
-                             *extra], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, script, "--steps", "3", "--out", str(tmp_path), *extra],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "model.keras").exists()

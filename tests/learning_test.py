@@ -12,11 +12,14 @@ from keras_gen.metrics import extractors
 def test_dcgan_learns_recognisable_digits():
     dataset, info = keras_gen.data.load("mnist5k", batch_size=64, seed=0)
     model = keras_gen.models.DCGAN(data_shape=info.shape, latent_dim=100, seed=0)
-    model.compile(generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                  discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    )
     classifier = extractors.get("mnist")
     reference = extractors.dataset_stats(
-        keras_gen.data.load("mnist5k", batch_size=500, shuffle=False)[0], classifier)
+        keras_gen.data.load("mnist5k", batch_size=500, shuffle=False)[0], classifier
+    )
     before = model.generate(1000, seed=1)
     model.fit(dataset, epochs=10, verbose=0, shuffle=False)
     after = model.generate(1000, seed=1)

@@ -30,8 +30,10 @@ class _Interrupt(keras.callbacks.Callback):
 
 def _gan():
     model = models.DCGAN(data_shape=(8, 8, 1), latent_dim=8, ema_decay=0.9)
-    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3),
-                  discriminator_optimizer=keras.optimizers.Adam(1e-3))
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(1e-3),
+        discriminator_optimizer=keras.optimizers.Adam(1e-3),
+    )
     return model, keras_gen.data.load("digits", batch_size=64)[0]
 
 
@@ -42,24 +44,32 @@ def _vae():
 
 
 def _diffusion():
-    network = keras_gen.networks.unet((8, 8, 1), base_channels=8, channel_multipliers=(1, 2),
-                                      attention_resolutions=(4,), groups=4)
+    network = keras_gen.networks.unet(
+        (8, 8, 1), base_channels=8, channel_multipliers=(1, 2), attention_resolutions=(4,), groups=4
+    )
     model = models.DiffusionModel(network, timesteps=50, ema_decay=0.9)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model, keras_gen.data.load("digits", batch_size=64, steps_per_epoch=6)[0]
 
 
 def _gpt():
-    model = models.GPT(sequence_length=32, num_layers=1, num_heads=2, hidden_dim=16,
-                       dropout=0.2)
+    model = models.GPT(sequence_length=32, num_layers=1, num_heads=2, hidden_dim=16, dropout=0.2)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    return model, keras_gen.data.load_text("pydoc", sequence_length=32, batch_size=16,
-                                           steps_per_epoch=6)[0]
+    return model, keras_gen.data.load_text(
+        "pydoc", sequence_length=32, batch_size=16, steps_per_epoch=6
+    )[0]
 
 
-@pytest.mark.parametrize("build", [
-    _gan, _vae, pytest.param(_diffusion, marks=pytest.mark.slow), _gpt,
-], ids=["dcgan", "vae", "diffusion", "gpt"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        _gan,
+        _vae,
+        pytest.param(_diffusion, marks=pytest.mark.slow),
+        _gpt,
+    ],
+    ids=["dcgan", "vae", "diffusion", "gpt"],
+)
 def test_backup_and_restore_resumes_bit_identically(build, tmp_path):
     def run(backup_dir, interrupt=None):
         keras.utils.set_random_seed(0)  # the model's seed and initial weights

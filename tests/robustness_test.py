@@ -19,9 +19,11 @@ JIT = pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"]
 def _state(model):
     """Every weight of the model and of its optimizers, as numpy arrays."""
     optimizers = [model.optimizer] if getattr(model, "optimizer", None) else []
-    optimizers += [getattr(model, name) for name in ("generator_optimizer",
-                                                      "discriminator_optimizer")
-                   if getattr(model, name, None) is not None]
+    optimizers += [
+        getattr(model, name)
+        for name in ("generator_optimizer", "discriminator_optimizer")
+        if getattr(model, name, None) is not None
+    ]
     values = [np.array(w) for w in model.weights]
     for optimizer in optimizers:
         values += [np.array(v) for v in optimizer.variables]
@@ -42,15 +44,19 @@ def _vectors(n=32, scale=1.0, seed=0):
 def _conditional_gan(jit_compile):
     keras.utils.set_random_seed(0)  # the same initial weights every time
     model = models.ConditionalGAN(data_shape=(2,), num_classes=3, latent_dim=4, seed=0)
-    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3),
-                  discriminator_optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(1e-3),
+        discriminator_optimizer=keras.optimizers.Adam(1e-3),
+        jit_compile=jit_compile,
+    )
     return model
 
 
 def _conditional_vae(jit_compile):
     keras.utils.set_random_seed(0)  # the same initial weights every time
-    model = models.ConditionalVAE(data_shape=(2,), num_classes=3, latent_dim=2,
-                                  likelihood="gaussian", seed=0)
+    model = models.ConditionalVAE(
+        data_shape=(2,), num_classes=3, latent_dim=2, likelihood="gaussian", seed=0
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
     return model
 
@@ -60,8 +66,9 @@ def _tiny_denoiser(num_classes):
     x = keras.Input((2,))
     t = keras.Input((), dtype="int32")
     labels = keras.Input((), dtype="int32")
-    features = keras.layers.Concatenate()([
-        x, keras.layers.Embedding(100, 4)(t), keras.layers.Embedding(num_classes + 1, 4)(labels)])
+    features = keras.layers.Concatenate()(
+        [x, keras.layers.Embedding(100, 4)(t), keras.layers.Embedding(num_classes + 1, 4)(labels)]
+    )
     outputs = keras.layers.Dense(2)(keras.layers.Dense(16, activation="relu")(features))
     return keras.Model([x, t, labels], outputs)
 
@@ -73,21 +80,30 @@ def _conditional_diffusion(jit_compile):
     return model
 
 
-CONDITIONAL = {"ConditionalGAN": _conditional_gan, "ConditionalVAE": _conditional_vae,
-               "DiffusionModel": _conditional_diffusion}
+CONDITIONAL = {
+    "ConditionalGAN": _conditional_gan,
+    "ConditionalVAE": _conditional_vae,
+    "DiffusionModel": _conditional_diffusion,
+}
 
 
 @pytest.mark.parametrize("name", sorted(CONDITIONAL))
-@pytest.mark.parametrize("bad_label, jit_compile", [(3, False), (-1, False), (3, True)],
-                         ids=["above-graph", "below-graph", "above-xla"])
+@pytest.mark.parametrize(
+    "bad_label, jit_compile",
+    [(3, False), (-1, False), (3, True)],
+    ids=["above-graph", "below-graph", "above-xla"],
+)
 def test_dataset_labels_out_of_range_change_no_weight(name, bad_label, jit_compile):
     labels = np.zeros(32, "int32")
     labels[20] = bad_label  # in the second batch: the first one trains
     dataset = tf.data.Dataset.from_tensor_slices((_vectors(), labels)).batch(16)
     model = CONDITIONAL[name](jit_compile)
     low, high = min(bad_label, 0), max(bad_label, 0)
-    with pytest.raises(ValueError, match=r"labels in \[0, num_classes=3\) at batch 1.*"
-                                         rf"Received: labels in \[{low}, {high}\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"labels in \[0, num_classes=3\) at batch 1.*"
+        rf"Received: labels in \[{low}, {high}\]",
+    ):
         model.fit(dataset, verbose=0)
     # The model is the one trained on the first batch alone: the bad batch changed nothing.
     reference = CONDITIONAL[name](jit_compile)
@@ -96,10 +112,13 @@ def test_dataset_labels_out_of_range_change_no_weight(name, bad_label, jit_compi
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("labels, match", [
-    (np.zeros(32, "float32"), "integer class ids"),
-    (np.eye(3, dtype="int32")[np.zeros(32, "int32")], "not one-hot"),
-])
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        (np.zeros(32, "float32"), "integer class ids"),
+        (np.eye(3, dtype="int32")[np.zeros(32, "int32")], "not one-hot"),
+    ],
+)
 def test_float_and_one_hot_labels_are_refused(labels, match):
     model = _conditional_gan(False)
     before = _state(model)
@@ -113,8 +132,15 @@ def test_float_and_one_hot_labels_are_refused(labels, match):
 
 def _gpt(jit_compile):
     keras.utils.set_random_seed(0)  # the same initial weights every time
-    model = models.GPT(vocabulary_size=16, sequence_length=8, num_layers=1, num_heads=2,
-                       hidden_dim=8, dropout=0.0, seed=0)
+    model = models.GPT(
+        vocabulary_size=16,
+        sequence_length=8,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=8,
+        dropout=0.0,
+        seed=0,
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
     return model
 
@@ -126,8 +152,11 @@ def test_gpt_out_of_vocabulary_tokens_change_no_weight(jit_compile):
     tokens[3, 4] = 16
     before = _state(model)
     dataset = tf.data.Dataset.from_tensor_slices((tokens[:, :-1], tokens[:, 1:])).batch(8)
-    with pytest.raises(ValueError, match=r"token ids in \[0, vocabulary_size=16\).*"
-                                         r"Received: tokens in \[0, 16\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"token ids in \[0, vocabulary_size=16\).*"
+        r"Received: tokens in \[0, 16\]",
+    ):
         model.fit(dataset, verbose=0)
     _assert_unchanged(before, model)
     with pytest.raises(ValueError, match=r"`x` must hold token ids in \[0, vocabulary_size"):
@@ -144,8 +173,12 @@ def test_gpt_sequences_longer_than_its_window_are_refused(jit_compile):
         model.fit(dataset, verbose=0)
     # A dataset of unknown length is checked by the step guard.
     unknown = tf.data.Dataset.from_generator(
-        lambda: iter([(tokens, tokens)]), output_signature=(
-            tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.int32)))
+        lambda: iter([(tokens, tokens)]),
+        output_signature=(
+            tf.TensorSpec((None, None), tf.int32),
+            tf.TensorSpec((None, None), tf.int32),
+        ),
+    )
     with pytest.raises(ValueError, match="at most 8 tokens.*Received: sequences of 12"):
         model.fit(unknown, verbose=0)
     _assert_unchanged(before, model)
@@ -188,13 +221,16 @@ def test_integer_images_are_refused(dtype):
 @JIT
 def test_data_outside_the_generators_range_is_refused(jit_compile):
     model = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
-    model.compile(generator_optimizer="adam", discriminator_optimizer="adam",
-                  jit_compile=jit_compile)
+    model.compile(
+        generator_optimizer="adam", discriminator_optimizer="adam", jit_compile=jit_compile
+    )
     wide = _vectors(scale=4.0)
     before = _state(model)
     with pytest.raises(ValueError, match=r"data in \[-1, 1\].*Received: x in \[-3.85, 3.907\]"):
         model.fit(wide, verbose=0)
-    with pytest.raises(ValueError, match=r"data in \[-1, 1\].*batch 0.*Received: x in \[-3.838, 3.829\]"):
+    with pytest.raises(
+        ValueError, match=r"data in \[-1, 1\].*batch 0.*Received: x in \[-3.838, 3.829\]"
+    ):
         model.fit(tf.data.Dataset.from_tensor_slices(wide).batch(16), verbose=0)
     _assert_unchanged(before, model)
     # A Gaussian VAE models any range: the same data train it.
@@ -219,8 +255,12 @@ def test_labels_and_sample_weights_for_an_unconditional_model_are_refused():
     with pytest.raises(ValueError, match="not conditional and would ignore labels.*Received: y"):
         model.fit(tf.data.Dataset.from_tensor_slices((_vectors(), labels)).batch(8), verbose=0)
     with pytest.raises(ValueError, match="does not take sample weights. Received: sample_weight"):
-        model.fit(tf.data.Dataset.from_tensor_slices(
-            (_vectors(), labels, np.ones(32, "float32"))).batch(8), verbose=0)
+        model.fit(
+            tf.data.Dataset.from_tensor_slices((_vectors(), labels, np.ones(32, "float32"))).batch(
+                8
+            ),
+            verbose=0,
+        )
 
 
 def test_empty_data_is_refused():
@@ -229,8 +269,9 @@ def test_empty_data_is_refused():
     with pytest.raises(ValueError, match="`x` is empty"):
         model.fit(np.zeros((0, 2), "float32"), verbose=0)
     with pytest.raises(ValueError, match="The training dataset is empty"):
-        model.fit(tf.data.Dataset.from_tensor_slices(np.zeros((0, 2), "float32")).batch(8),
-                  verbose=0)
+        model.fit(
+            tf.data.Dataset.from_tensor_slices(np.zeros((0, 2), "float32")).batch(8), verbose=0
+        )
     filtered = tf.data.Dataset.from_tensor_slices(_vectors()).filter(lambda x: x[0] > 5).batch(8)
     with pytest.raises(ValueError, match="yielded no batch"):
         model.fit(filtered, verbose=0)
@@ -256,8 +297,15 @@ def test_set_random_seed_makes_a_model_without_seed_reproducible():
 
 
 def test_gpt_dropout_state_is_saved_so_training_after_a_load_continues_exactly(tmp_path):
-    model = models.GPT(vocabulary_size=16, sequence_length=8, num_layers=1, num_heads=2,
-                       hidden_dim=8, dropout=0.5, seed=0)
+    model = models.GPT(
+        vocabulary_size=16,
+        sequence_length=8,
+        num_layers=1,
+        num_heads=2,
+        hidden_dim=8,
+        dropout=0.5,
+        seed=0,
+    )
     model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False)
     tokens = np.random.RandomState(0).randint(0, 16, (16, 9)).astype("int32")
     x, y = tokens[:, :-1], tokens[:, 1:]
@@ -289,8 +337,7 @@ def test_jit_compile_auto_takes_xla_on_cpu_where_measured_faster(monkeypatch):
     diffusion.compile(optimizer="adam")
     assert diffusion.jit_compile is False
     with pytest.raises(ValueError, match="`jit_compile` must be 'auto', True or False"):
-        gan.compile(generator_optimizer="adam", discriminator_optimizer="adam",
-                    jit_compile="yes")
+        gan.compile(generator_optimizer="adam", discriminator_optimizer="adam", jit_compile="yes")
 
 
 # ---------------------------------------------------------------------- files and folders

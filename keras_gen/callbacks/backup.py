@@ -55,8 +55,11 @@ class Backup(keras.callbacks.Callback):
         path = os.path.join(self.directory, MODEL_FILE)
         temporary = os.path.join(self.directory, "backup.tmp.keras")
         self.model.save(temporary)
-        state = {"epochs_done": epoch + 1, "run": self.run,
-                 "model_class": type(self.model).__name__}
+        state = {
+            "epochs_done": epoch + 1,
+            "run": self.run,
+            "model_class": type(self.model).__name__,
+        }
         with zipfile.ZipFile(temporary, "a") as archive:
             archive.writestr(STATE_ENTRY, json.dumps(state))
         saving.fsync_file(temporary)

@@ -35,8 +35,10 @@ class ImageGridCallback(keras.callbacks.Callback):
     def __init__(self, log_dir=None, png_dir=None, num_samples=64, seed=0, every=1, labels=None):
         super().__init__()
         if log_dir is None and png_dir is None:
-            raise ValueError("ImageGridCallback needs `log_dir` or `png_dir`. "
-                             "Received: log_dir=None, png_dir=None")
+            raise ValueError(
+                "ImageGridCallback needs `log_dir` or `png_dir`. "
+                "Received: log_dir=None, png_dir=None"
+            )
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"`every` must be an int >= 1. Received: every={every!r}")
         self.log_dir = log_dir
@@ -105,17 +107,25 @@ class ReconstructionGridCallback(ImageGridCallback):
     ```
     """
 
-    def __init__(self, data, log_dir=None, png_dir=None, labels=None, every=1,
-                 interpolation_steps=8):
+    def __init__(
+        self, data, log_dir=None, png_dir=None, labels=None, every=1, interpolation_steps=8
+    ):
         super().__init__(log_dir=log_dir, png_dir=png_dir, every=every, labels=labels)
         self.data = np.asarray(data, "float32")
         if self.data.ndim != 4 or len(self.data) < 1:
-            raise ValueError("`data` must be images of shape (n, height, width, channels) with "
-                             f"n >= 1. Received: data with shape {self.data.shape}")
-        if not isinstance(interpolation_steps, int) or interpolation_steps < 0 \
-                or interpolation_steps == 1:
-            raise ValueError("`interpolation_steps` must be 0 or an int >= 2. "
-                             f"Received: interpolation_steps={interpolation_steps!r}")
+            raise ValueError(
+                "`data` must be images of shape (n, height, width, channels) with "
+                f"n >= 1. Received: data with shape {self.data.shape}"
+            )
+        if (
+            not isinstance(interpolation_steps, int)
+            or interpolation_steps < 0
+            or interpolation_steps == 1
+        ):
+            raise ValueError(
+                "`interpolation_steps` must be 0 or an int >= 2. "
+                f"Received: interpolation_steps={interpolation_steps!r}"
+            )
         self.interpolation_steps = interpolation_steps
 
     def on_epoch_end(self, epoch, logs=None):
@@ -125,14 +135,22 @@ class ReconstructionGridCallback(ImageGridCallback):
         reconstructions = self.model.reconstruct(self.data, **kwargs)
         pairs = np.concatenate([self.data, reconstructions])
         self.write("reconstructions", images.image_grid(pairs, columns=len(self.data)), epoch)
-        if not self.interpolation_steps or not hasattr(self.model, "interpolate") \
-                or len(self.data) < 2:
+        if (
+            not self.interpolation_steps
+            or not hasattr(self.model, "interpolate")
+            or len(self.data) < 2
+        ):
             return
         rows = []
         for i in range(0, len(self.data) - 1, 2):
-            label = None if self.labels is None else np.asarray(self.labels)[i:i + 2]
-            rows.append(self.model.interpolate(self.data[i], self.data[i + 1],
-                                               steps=self.interpolation_steps, labels=label))
-        self.write("interpolations",
-                   images.image_grid(np.concatenate(rows), columns=self.interpolation_steps),
-                   epoch)
+            label = None if self.labels is None else np.asarray(self.labels)[i : i + 2]
+            rows.append(
+                self.model.interpolate(
+                    self.data[i], self.data[i + 1], steps=self.interpolation_steps, labels=label
+                )
+            )
+        self.write(
+            "interpolations",
+            images.image_grid(np.concatenate(rows), columns=self.interpolation_steps),
+            epoch,
+        )

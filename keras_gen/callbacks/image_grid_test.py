@@ -2,8 +2,7 @@ import keras
 import numpy as np
 from PIL import Image
 
-from keras_gen import callbacks
-from keras_gen import models
+from keras_gen import callbacks, models
 from keras_gen.utils import images
 
 
@@ -18,10 +17,13 @@ def test_grid_and_scatter_pictures():
 
 def test_callback_writes_png_and_tensorboard_image(tmp_path):
     model = models.GAN(data_shape=(2,), latent_dim=4, seed=0)
-    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3),
-                  discriminator_optimizer=keras.optimizers.Adam(1e-3))
-    callback = callbacks.ImageGridCallback(log_dir=str(tmp_path), png_dir=str(tmp_path),
-                                           num_samples=100, every=2)
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(1e-3),
+        discriminator_optimizer=keras.optimizers.Adam(1e-3),
+    )
+    callback = callbacks.ImageGridCallback(
+        log_dir=str(tmp_path), png_dir=str(tmp_path), num_samples=100, every=2
+    )
     x = np.random.RandomState(0).uniform(-1, 1, (32, 2)).astype("float32")
     model.fit(x, batch_size=16, epochs=5, verbose=0, callbacks=[callback])
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))

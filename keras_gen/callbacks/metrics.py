@@ -37,12 +37,22 @@ class SampleMetricCallback(keras.callbacks.Callback):
 
     needs_reference = True
 
-    def __init__(self, reference=None, extractor="mnist", num_samples=1000, every=1, seed=0,
-                 log_dir=None, reference_samples=10_000):
+    def __init__(
+        self,
+        reference=None,
+        extractor="mnist",
+        num_samples=1000,
+        every=1,
+        seed=0,
+        log_dir=None,
+        reference_samples=10_000,
+    ):
         super().__init__()
         if self.needs_reference and reference is None:
-            raise ValueError(f"{type(self).__name__} needs `reference` (stats, a stats file or "
-                             "real images). Received: reference=None")
+            raise ValueError(
+                f"{type(self).__name__} needs `reference` (stats, a stats file or "
+                "real images). Received: reference=None"
+            )
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"`every` must be an int >= 1. Received: every={every!r}")
         self.reference = reference
@@ -62,8 +72,11 @@ class SampleMetricCallback(keras.callbacks.Callback):
                 reference = metrics.FeatureStats.load(reference)
             if not isinstance(reference, metrics.FeatureStats):
                 reference = extractors.dataset_stats(
-                    reference, self.extractor, num_samples=self.reference_samples,
-                    keep_features=self.reference_samples)
+                    reference,
+                    self.extractor,
+                    num_samples=self.reference_samples,
+                    keep_features=self.reference_samples,
+                )
             metrics.check_comparable(reference.full_protocol(), self.extractor.protocol)
             self._reference_stats = reference
         return self._reference_stats
@@ -75,16 +88,20 @@ class SampleMetricCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every or logs is None:
             return
-        features, logits = extractors.model_outputs(self.model, self.extractor,
-                                                    self.num_samples, seed=self.seed)
+        features, logits = extractors.model_outputs(
+            self.model, self.extractor, self.num_samples, seed=self.seed
+        )
         values = self.compute(features, logits)
         logs.update(values)
         if self.log_dir and not self._protocol_written:
             self._write_protocol(epoch)
 
     def protocol(self):
-        protocol = {**self.extractor.protocol, "num_generated": self.num_samples,
-                    "sampling_seed": self.seed}
+        protocol = {
+            **self.extractor.protocol,
+            "num_generated": self.num_samples,
+            "sampling_seed": self.seed,
+        }
         if self.needs_reference:
             protocol["reference"] = self.reference_stats().full_protocol()
         return protocol
@@ -92,8 +109,11 @@ class SampleMetricCallback(keras.callbacks.Callback):
     def _write_protocol(self, epoch):
         writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "metrics"))
         with writer.as_default():
-            tf.summary.text(f"{type(self).__name__}/protocol",
-                            json.dumps(self.protocol(), sort_keys=True, indent=1), step=epoch)
+            tf.summary.text(
+                f"{type(self).__name__}/protocol",
+                json.dumps(self.protocol(), sort_keys=True, indent=1),
+                step=epoch,
+            )
         writer.close()
         self._protocol_written = True
 
@@ -102,8 +122,10 @@ class FIDCallback(SampleMetricCallback):
     """Frechet distance of generated samples to the reference, logged as `fid`."""
 
     def compute(self, features, logits):
-        stats = metrics.FeatureStats(features.shape[1], {
-            **self.extractor.protocol, "image_shape": list(self.model.data_shape)})
+        stats = metrics.FeatureStats(
+            features.shape[1],
+            {**self.extractor.protocol, "image_shape": list(self.model.data_shape)},
+        )
         stats.update(features)
         return {"fid": self.reference_stats().frechet_distance(stats)}
 
@@ -129,8 +151,12 @@ class KIDCallback(SampleMetricCallback):
 
     def compute(self, features, logits):
         mean, std = metrics.kernel_inception_distance(
-            _reference_features(self), features, num_subsets=self.num_subsets,
-            subset_size=self.subset_size, seed=self.seed)
+            _reference_features(self),
+            features,
+            num_subsets=self.num_subsets,
+            subset_size=self.subset_size,
+            seed=self.seed,
+        )
         return {"kid": mean, "kid_std": std}
 
 
@@ -141,14 +167,15 @@ class PrecisionRecallCallback(SampleMetricCallback):
         real = _reference_features(self)
         precision, recall = metrics.precision_recall(real, features, k=3)
         density, coverage = metrics.density_coverage(real, features, k=5)
-        return {"precision": precision, "recall": recall, "density": density,
-                "coverage": coverage}
+        return {"precision": precision, "recall": recall, "density": density, "coverage": coverage}
 
 
 def _reference_features(callback):
     features = callback.reference_stats().features
     if features is None:
-        raise ValueError(f"{type(callback).__name__} needs reference features, not only "
-                         "statistics: pass real images, or a stats file written with features "
-                         "(keras-gen stats keeps up to 10,000).")
+        raise ValueError(
+            f"{type(callback).__name__} needs reference features, not only "
+            "statistics: pass real images, or a stats file written with features "
+            "(keras-gen stats keeps up to 10,000)."
+        )
     return np.asarray(features, np.float64)

@@ -2,9 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gen import callbacks
-from keras_gen import metrics
-from keras_gen import models
+from keras_gen import callbacks, metrics, models
 from keras_gen.metrics import extractors
 
 
@@ -26,26 +24,46 @@ def test_mnist_classifier_features_and_accuracy(mnist_small, extractor):
 
 
 def test_metric_callbacks_fill_logs_for_checkpoint_history_and_tensorboard(
-        mnist_small, extractor, tmp_path):
+    mnist_small, extractor, tmp_path
+):
     images, _ = mnist_small
     model = models.DCGAN(data_shape=(28, 28, 1), latent_dim=16, seed=0)
-    model.compile(generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                  discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    )
     reference = extractors.dataset_stats(images, extractor, keep_features=64)
     log_dir = str(tmp_path / "logs")
     checkpoint = str(tmp_path / "best.keras")
-    history = model.fit(images, batch_size=32, epochs=2, verbose=0, callbacks=[
-        callbacks.FIDCallback(reference, extractor, num_samples=64, log_dir=log_dir),
-        callbacks.InceptionScoreCallback(extractor=extractor, num_samples=64),
-        callbacks.KIDCallback(reference, extractor, num_samples=64, num_subsets=5,
-                              subset_size=32),
-        callbacks.PrecisionRecallCallback(images, extractor, num_samples=64),
-        keras.callbacks.ModelCheckpoint(checkpoint, monitor="fid", mode="min",
-                                        save_best_only=True),
-        keras.callbacks.TensorBoard(log_dir),
-    ])
-    for key in ("fid", "inception_score", "inception_score_std", "kid", "kid_std", "precision",
-                "recall", "density", "coverage"):
+    history = model.fit(
+        images,
+        batch_size=32,
+        epochs=2,
+        verbose=0,
+        callbacks=[
+            callbacks.FIDCallback(reference, extractor, num_samples=64, log_dir=log_dir),
+            callbacks.InceptionScoreCallback(extractor=extractor, num_samples=64),
+            callbacks.KIDCallback(
+                reference, extractor, num_samples=64, num_subsets=5, subset_size=32
+            ),
+            callbacks.PrecisionRecallCallback(images, extractor, num_samples=64),
+            keras.callbacks.ModelCheckpoint(
+                checkpoint, monitor="fid", mode="min", save_best_only=True
+            ),
+            keras.callbacks.TensorBoard(log_dir),
+        ],
+    )
+    for key in (
+        "fid",
+        "inception_score",
+        "inception_score_std",
+        "kid",
+        "kid_std",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+    ):
         assert len(history.history[key]) == 2, key
         assert np.isfinite(history.history[key]).all()
     assert history.history["fid"][0] > 0
@@ -63,21 +81,33 @@ def test_metric_callbacks_fill_logs_for_checkpoint_history_and_tensorboard(
     assert "FIDCallback/protocol" in text.Tags()["tensors"]
 
 
-@pytest.mark.parametrize("build", [
-    lambda: models.VAE(data_shape=(28, 28, 1), latent_dim=4, seed=0),
-    lambda: models.VQVAE(data_shape=(28, 28, 1), num_embeddings=8, embedding_dim=4, seed=0),
-    lambda: models.DiffusionModel(
-        __import__("keras_gen").networks.unet((28, 28, 1), base_channels=8, groups=4),
-        timesteps=20, seed=0),
-], ids=["vae", "vq_vae", "diffusion"])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: models.VAE(data_shape=(28, 28, 1), latent_dim=4, seed=0),
+        lambda: models.VQVAE(data_shape=(28, 28, 1), num_embeddings=8, embedding_dim=4, seed=0),
+        lambda: models.DiffusionModel(
+            __import__("keras_gen").networks.unet((28, 28, 1), base_channels=8, groups=4),
+            timesteps=20,
+            seed=0,
+        ),
+    ],
+    ids=["vae", "vq_vae", "diffusion"],
+)
 def test_metric_callbacks_work_unchanged_on_other_families(build, mnist_small, extractor):
     images, _ = mnist_small
     model = build()
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    history = model.fit(images, batch_size=32, epochs=1, verbose=0, callbacks=[
-        callbacks.FIDCallback(images, extractor, num_samples=32),
-        callbacks.KIDCallback(images, extractor, num_samples=32, num_subsets=3, subset_size=16),
-    ])
+    history = model.fit(
+        images,
+        batch_size=32,
+        epochs=1,
+        verbose=0,
+        callbacks=[
+            callbacks.FIDCallback(images, extractor, num_samples=32),
+            callbacks.KIDCallback(images, extractor, num_samples=32, num_subsets=3, subset_size=16),
+        ],
+    )
     assert history.history["fid"][0] > 0 and np.isfinite(history.history["kid"][0])
 
 
@@ -95,8 +125,7 @@ def test_fid_callback_matches_fid_from_features(mnist_small, extractor):
 
 
 def test_reference_of_another_protocol_is_refused(extractor):
-    other = metrics.FeatureStats(128, {"extractor": "inception_fid", "weights": "x",
-                                       "resize": "y"})
+    other = metrics.FeatureStats(128, {"extractor": "inception_fid", "weights": "x", "resize": "y"})
     other.update(np.random.normal(size=(10, 128)))
     callback = callbacks.FIDCallback(other, extractor)
     with pytest.raises(ValueError, match="extractor"):

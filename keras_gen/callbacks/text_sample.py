@@ -35,15 +35,17 @@ class TextSampleCallback(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every:
             return
-        self.last_text = self.model.generate(self.prompt, max_length=self.max_length,
-                                             temperature=self.temperature, seed=self.seed)
+        self.last_text = self.model.generate(
+            self.prompt, max_length=self.max_length, temperature=self.temperature, seed=self.seed
+        )
         if self.log_dir is not None:
             if self._writer is None:
                 self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "text"))
             with self._writer.as_default():
                 # Markdown would eat the newlines and indentation of the text.
-                tf.summary.text("sample", "    " + self.last_text.replace("\n", "\n    "),
-                                step=epoch)
+                tf.summary.text(
+                    "sample", "    " + self.last_text.replace("\n", "\n    "), step=epoch
+                )
             self._writer.flush()
 
     def on_train_end(self, logs=None):

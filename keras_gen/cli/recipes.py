@@ -45,20 +45,38 @@ RECIPES = {
     "beta_vae": Recipe(**dict(_VAE, model_kwargs=dict(beta=4.0, beta_warmup_steps=1000))),
     "conditional_vae": Recipe(**_VAE),
     # The paper's EMA codebook (decay 0.99) with 64 codes of 32 numbers.
-    "vq_vae": Recipe(optimizer=dict(learning_rate=1e-3), epochs=30, latent_dim=None,
-                     family="variational", model_kwargs=dict(num_embeddings=64, ema_decay=0.99)),
+    "vq_vae": Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=30,
+        latent_dim=None,
+        family="variational",
+        model_kwargs=dict(num_embeddings=64, ema_decay=0.99),
+    ),
     # Unconditional from the command line; class conditioning from Python (num_classes=).
     # A 16-channel U-Net with v prediction and 86 epochs (about 6,000 steps): the CPU
     # budget measured in docs/models/diffusion.md.
-    "diffusion": Recipe(optimizer=dict(learning_rate=1e-3), epochs=86, latent_dim=None,
-                        family="diffusion", model_kwargs=dict(prediction="v")),
+    "diffusion": Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=86,
+        latent_dim=None,
+        family="diffusion",
+        model_kwargs=dict(prediction="v"),
+    ),
     # Byte-level language models on pydoc (about 51 steps per epoch at batch 64).
-    "gpt": Recipe(optimizer=dict(learning_rate=1e-3), epochs=20, latent_dim=None, family="text",
-                  model_kwargs=dict(sequence_length=128, num_layers=4, hidden_dim=128)),
-    "transformer_xl": Recipe(optimizer=dict(learning_rate=1e-3), epochs=20, latent_dim=None,
-                             family="text",
-                             model_kwargs=dict(segment_length=64, memory_length=64,
-                                               num_layers=4, hidden_dim=128)),
+    "gpt": Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=20,
+        latent_dim=None,
+        family="text",
+        model_kwargs=dict(sequence_length=128, num_layers=4, hidden_dim=128),
+    ),
+    "transformer_xl": Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=20,
+        latent_dim=None,
+        family="text",
+        model_kwargs=dict(segment_length=64, memory_length=64, num_layers=4, hidden_dim=128),
+    ),
 }
 
 
@@ -71,12 +89,13 @@ def compile_model(model, name, jit_compile="auto"):
     """Compiles `model` with fresh optimizers of the recipe `name`."""
     recipe = RECIPES[name]
     if recipe.adversarial:
-        model.compile(generator_optimizer=keras.optimizers.Adam(**recipe.optimizer),
-                      discriminator_optimizer=keras.optimizers.Adam(**recipe.optimizer),
-                      jit_compile=jit_compile)
+        model.compile(
+            generator_optimizer=keras.optimizers.Adam(**recipe.optimizer),
+            discriminator_optimizer=keras.optimizers.Adam(**recipe.optimizer),
+            jit_compile=jit_compile,
+        )
     else:
-        model.compile(optimizer=keras.optimizers.Adam(**recipe.optimizer),
-                      jit_compile=jit_compile)
+        model.compile(optimizer=keras.optimizers.Adam(**recipe.optimizer), jit_compile=jit_compile)
     return model
 
 
@@ -97,8 +116,9 @@ def build_model(cls, name, data_shape, num_classes=None, latent_dim=None, seed=0
     if recipe.family == "diffusion":
         from keras_gen import networks
 
-        kwargs["network"] = networks.unet(data_shape, base_channels=16,
-                                          num_classes=kwargs.get("num_classes"))
+        kwargs["network"] = networks.unet(
+            data_shape, base_channels=16, num_classes=kwargs.get("num_classes")
+        )
     if recipe.family == "variational":
         kwargs["likelihood"] = "bernoulli" if binarize(name, data_shape) else "gaussian"
     return cls(data_shape=data_shape, seed=seed, **kwargs)

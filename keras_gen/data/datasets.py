@@ -10,8 +10,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.data import epoch_order
-from keras_gen.data import toy
+from keras_gen.data import epoch_order, toy
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 BUILT_IN = ("mnist5k", "digits", "grid25", "ring8")
@@ -34,9 +33,20 @@ class DatasetInfo:
     num_examples: int
 
 
-def load(name, split="train", batch_size=64, labels=False, shuffle=True, seed=None,
-         data_dir=None, download=False, image_size=None, binarize=False, channels=None,
-         steps_per_epoch=None):
+def load(
+    name,
+    split="train",
+    batch_size=64,
+    labels=False,
+    shuffle=True,
+    seed=None,
+    data_dir=None,
+    download=False,
+    image_size=None,
+    binarize=False,
+    channels=None,
+    steps_per_epoch=None,
+):
     """Loads a dataset by name as a batched `tf.data.Dataset`.
 
     Args:
@@ -81,19 +91,30 @@ def load(name, split="train", batch_size=64, labels=False, shuffle=True, seed=No
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be an int >= 1. Received: batch_size={batch_size!r}")
     if steps_per_epoch is not None:
-        if isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int) \
-                or steps_per_epoch < 1:
-            raise ValueError("`steps_per_epoch` must be an int >= 1 or None. "
-                             f"Received: steps_per_epoch={steps_per_epoch!r}")
+        if (
+            isinstance(steps_per_epoch, bool)
+            or not isinstance(steps_per_epoch, int)
+            or steps_per_epoch < 1
+        ):
+            raise ValueError(
+                "`steps_per_epoch` must be an int >= 1 or None. "
+                f"Received: steps_per_epoch={steps_per_epoch!r}"
+            )
         if not shuffle:
-            raise ValueError("`steps_per_epoch` reads on across passes of shuffled data and "
-                             "needs shuffle=True. Received: shuffle=False")
+            raise ValueError(
+                "`steps_per_epoch` reads on across passes of shuffled data and "
+                "needs shuffle=True. Received: shuffle=False"
+            )
     if channels not in (None, 1, 3):
         raise ValueError(f"`channels` must be None, 1 or 3. Received: channels={channels!r}")
-    order = dict(shuffle=shuffle, seed=epoch_order.resolve_seed(seed) if shuffle else None,
-                 steps_per_epoch=steps_per_epoch)
-    dataset, info = _load(name, split, batch_size, labels, order, data_dir, download,
-                          image_size, channels)
+    order = dict(
+        shuffle=shuffle,
+        seed=epoch_order.resolve_seed(seed) if shuffle else None,
+        steps_per_epoch=steps_per_epoch,
+    )
+    dataset, info = _load(
+        name, split, batch_size, labels, order, data_dir, download, image_size, channels
+    )
     if binarize:
         dataset = dataset.map(_binarized, num_parallel_calls=tf.data.AUTOTUNE)
     return dataset, info
@@ -107,18 +128,19 @@ def _binarized(x, *labels):
 def _load(name, split, batch_size, labels, order, data_dir, download, image_size, channels):
     if isinstance(name, str) and name.startswith("tfds:"):
         if order["steps_per_epoch"]:
-            raise ValueError("`steps_per_epoch` is not supported for tfds datasets; pass "
-                             "steps_per_epoch to fit() and repeat() the dataset instead. "
-                             f"Received: name={name!r}")
-        return _load_tfds(name, split, batch_size, labels, order, data_dir,
-                          download, image_size)
+            raise ValueError(
+                "`steps_per_epoch` is not supported for tfds datasets; pass "
+                "steps_per_epoch to fit() and repeat() the dataset instead. "
+                f"Received: name={name!r}"
+            )
+        return _load_tfds(name, split, batch_size, labels, order, data_dir, download, image_size)
     if isinstance(name, (str, os.PathLike)) and os.path.isdir(name):
-        return _load_directory(os.fspath(name), batch_size, labels, order, image_size,
-                               channels)
+        return _load_directory(os.fspath(name), batch_size, labels, order, image_size, channels)
     if name not in BUILT_IN:
         raise ValueError(
             f"Unknown dataset. Expected one of {list(BUILT_IN)}, 'tfds:<name>' or an "
-            f"existing directory of images. Received: name={name!r}")
+            f"existing directory of images. Received: name={name!r}"
+        )
     if split not in ("train", "test"):
         raise ValueError(f"`split` must be 'train' or 'test'. Received: split={split!r}")
     if name == "mnist5k":
@@ -126,18 +148,21 @@ def _load(name, split, batch_size, labels, order, data_dir, download, image_size
     elif name == "digits":
         x, y, num_classes = _digits(split)
     else:
-        x = toy.sample(name, 25_000 if split == "train" else 2_500,
-                       seed=0 if split == "train" else 1)
+        x = toy.sample(
+            name, 25_000 if split == "train" else 2_500, seed=0 if split == "train" else 1
+        )
         y, num_classes = None, None
     if labels and y is None:
         raise ValueError(f"Dataset {name!r} has no labels. Received: labels=True")
-    dataset, info = from_numpy(x, y if labels else None, batch_size=batch_size,
-                               num_classes=num_classes, **order)
+    dataset, info = from_numpy(
+        x, y if labels else None, batch_size=batch_size, num_classes=num_classes, **order
+    )
     return dataset, dataclasses.replace(info, name=name, num_classes=num_classes)
 
 
-def from_numpy(x, y=None, batch_size=64, shuffle=True, seed=None, num_classes=None,
-               steps_per_epoch=None):
+def from_numpy(
+    x, y=None, batch_size=64, shuffle=True, seed=None, num_classes=None, steps_per_epoch=None
+):
     """A batched dataset from arrays, checked and scaled.
 
     uint8 arrays are scaled from [0, 255] to [-1, 1]; float arrays must
@@ -162,48 +187,59 @@ def from_numpy(x, y=None, batch_size=64, shuffle=True, seed=None, num_classes=No
             unsupported rank, or labels that are not integers in range.
     """
     if steps_per_epoch is not None and not shuffle:
-        raise ValueError("`steps_per_epoch` reads on across passes of shuffled data and "
-                         "needs shuffle=True. Received: shuffle=False")
+        raise ValueError(
+            "`steps_per_epoch` reads on across passes of shuffled data and "
+            "needs shuffle=True. Received: shuffle=False"
+        )
     x = np.asarray(x)
     if x.ndim not in (2, 3, 4) or len(x) == 0:
         raise ValueError(
             "`x` must have shape (n, features), (n, height, width) or (n, height, "
-            f"width, channels) with n > 0. Received: x with shape {x.shape}")
+            f"width, channels) with n > 0. Received: x with shape {x.shape}"
+        )
     if x.dtype == np.uint8:
         x = x.astype("float32") / 127.5 - 1.0
     else:
         x = x.astype("float32")
         if not np.all(np.isfinite(x)):
-            raise ValueError("`x` contains NaN or infinite values. Received: x with "
-                             f"{int(np.sum(~np.isfinite(x)))} non-finite entries")
+            raise ValueError(
+                "`x` contains NaN or infinite values. Received: x with "
+                f"{int(np.sum(~np.isfinite(x)))} non-finite entries"
+            )
         if x.min() < -1.001 or x.max() > 1.001:
             raise ValueError(
                 "`x` must be uint8 in [0, 255] or float in [-1, 1] (the range of the "
-                f"generators' tanh). Received: x in [{x.min():.3g}, {x.max():.3g}]")
+                f"generators' tanh). Received: x in [{x.min():.3g}, {x.max():.3g}]"
+            )
     if x.ndim == 3:
         x = x[..., None]
     tensors = x
     if y is not None:
         y = np.asarray(y)
         if y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(f"`y` must hold {len(x)} integer labels. Received: y with "
-                             f"shape {y.shape} and dtype {y.dtype}")
+            raise ValueError(
+                f"`y` must hold {len(x)} integer labels. Received: y with "
+                f"shape {y.shape} and dtype {y.dtype}"
+            )
         num_classes = int(num_classes or y.max() + 1)
         if y.min() < 0 or y.max() >= num_classes:
-            raise ValueError(f"`y` must lie in [0, {num_classes}). Received: y in "
-                             f"[{y.min()}, {y.max()}]")
+            raise ValueError(
+                f"`y` must lie in [0, {num_classes}). Received: y in [{y.min()}, {y.max()}]"
+            )
         tensors = (x, y.astype("int32"))
     if shuffle:
         constants = tf.nest.map_structure(tf.constant, tensors)
-        dataset = epoch_order.shuffled_indices(
-            len(x), epoch_order.resolve_seed(seed), batch_size, steps_per_epoch
-        ).batch(batch_size).map(
-            lambda index: tf.nest.map_structure(lambda t: tf.gather(t, index), constants))
+        dataset = (
+            epoch_order.shuffled_indices(
+                len(x), epoch_order.resolve_seed(seed), batch_size, steps_per_epoch
+            )
+            .batch(batch_size)
+            .map(lambda index: tf.nest.map_structure(lambda t: tf.gather(t, index), constants))
+        )
     else:
         dataset = tf.data.Dataset.from_tensor_slices(tensors).batch(batch_size)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
-    info = DatasetInfo("numpy", tuple(x.shape[1:]), num_classes if y is not None else None,
-                       len(x))
+    info = DatasetInfo("numpy", tuple(x.shape[1:]), num_classes if y is not None else None, len(x))
     return dataset, info
 
 
@@ -248,12 +284,13 @@ def tfds_split(name, split, data_dir=None, download=False, shuffle_files=False):
     """
     import tensorflow_datasets as tfds
 
-    dataset_name = name[len("tfds:"):] if name.startswith("tfds:") else name
+    dataset_name = name[len("tfds:") :] if name.startswith("tfds:") else name
     try:
         builder = tfds.builder(dataset_name, data_dir=data_dir)
     except Exception as error:  # tfds raises its own DatasetNotFoundError types
-        raise ValueError(f"tensorflow-datasets has no dataset {dataset_name!r}. "
-                         f"Received: name={name!r}") from error
+        raise ValueError(
+            f"tensorflow-datasets has no dataset {dataset_name!r}. Received: name={name!r}"
+        ) from error
     try:
         dataset = builder.as_dataset(split=split, shuffle_files=shuffle_files)
     except AssertionError as missing:  # tfds: "Dataset ... not found" / not prepared
@@ -263,32 +300,38 @@ def tfds_split(name, split, data_dir=None, download=False, shuffle_files=False):
                 f"{builder.data_dir_root}. "
                 "Pass download=True (`--download` on the command line) on a machine "
                 f"with internet access, or run `tfds build {dataset_name}` there and copy "
-                "the resulting folder into `data_dir` (default ~/tensorflow_datasets).") from missing
+                "the resulting folder into `data_dir` (default ~/tensorflow_datasets)."
+            ) from missing
         builder.download_and_prepare()
         dataset = builder.as_dataset(split=split, shuffle_files=shuffle_files)
     return builder, dataset
 
 
 def _load_tfds(name, split, batch_size, labels, order, data_dir, download, image_size):
-    dataset_name = name[len("tfds:"):]
+    dataset_name = name[len("tfds:") :]
     # Files in their stored order; the shuffle buffer below is keyed by (seed, epoch).
     builder, dataset = tfds_split(name, split, data_dir, download, shuffle_files=False)
     features = builder.info.features
     image_key = next((k for k in ("image", "img") if k in features), None)
     if image_key is None:
-        raise ValueError(f"tfds dataset {dataset_name!r} has no image feature. "
-                         f"Received: features {list(features)}")
+        raise ValueError(
+            f"tfds dataset {dataset_name!r} has no image feature. "
+            f"Received: features {list(features)}"
+        )
     has_labels = "label" in features and hasattr(features["label"], "num_classes")
     if labels and not has_labels:
-        raise ValueError(f"tfds dataset {dataset_name!r} has no class labels. "
-                         "Received: labels=True")
+        raise ValueError(
+            f"tfds dataset {dataset_name!r} has no class labels. Received: labels=True"
+        )
     num_classes = features["label"].num_classes if has_labels else None
     shape = tuple(features[image_key].shape)
     if image_size:
         shape = (image_size, image_size, shape[-1])
     if None in shape:
-        raise ValueError(f"tfds dataset {dataset_name!r} has images of varying size: "
-                         f"pass image_size. Received: image_size={image_size!r}")
+        raise ValueError(
+            f"tfds dataset {dataset_name!r} has images of varying size: "
+            f"pass image_size. Received: image_size={image_size!r}"
+        )
     try:
         num_examples = builder.info.splits[split].num_examples
     except KeyError:
@@ -305,7 +348,8 @@ def _load_tfds(name, split, batch_size, labels, order, data_dir, download, image
     dataset = dataset.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
     if order["shuffle"]:
         dataset = epoch_order.shuffle_buffer(
-            dataset, min(num_examples or 10_000, 10_000), order["seed"])
+            dataset, min(num_examples or 10_000, 10_000), order["seed"]
+        )
     dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     return dataset, DatasetInfo(name, shape, num_classes, num_examples)
 
@@ -318,18 +362,21 @@ def _load_directory(path, batch_size, labels, order, image_size, channels):
     if len(sizes) > 1 and not image_size:
         raise ValueError(
             f"The images in {path!r} have {len(sizes)} sizes ({_some(sizes)}): pass "
-            f"image_size (--image-size) to resize them all. Received: image_size=None")
+            f"image_size (--image-size) to resize them all. Received: image_size=None"
+        )
     if len(channel_counts) > 1 and channels is None:
         raise ValueError(
             f"The images in {path!r} have {sorted(channel_counts)} channels: pass channels=1 "
-            "(grey) or channels=3 (RGB) to convert them. Received: channels=None")
-    (height, width), = sizes if len(sizes) == 1 else [(image_size, image_size)]
+            "(grey) or channels=3 (RGB) to convert them. Received: channels=None"
+        )
+    ((height, width),) = sizes if len(sizes) == 1 else [(image_size, image_size)]
     channels = channels or next(iter(channel_counts))
     size = (image_size, image_size) if image_size else (height, width)
 
     def read(file):
-        image = tf.io.decode_image(tf.io.read_file(file), channels=channels,
-                                   expand_animations=False)
+        image = tf.io.decode_image(
+            tf.io.read_file(file), channels=channels, expand_animations=False
+        )
         image = tf.cast(image, "float32")
         if image_size:
             image = tf.image.resize(image, size, antialias=True)
@@ -338,16 +385,23 @@ def _load_directory(path, batch_size, labels, order, image_size, channels):
     files = tf.constant(files)
     targets = tf.constant(np.asarray(targets, "int32"))
     if order["shuffle"]:
-        index = epoch_order.shuffled_indices(len(targets), order["seed"], batch_size,
-                                             order["steps_per_epoch"])
+        index = epoch_order.shuffled_indices(
+            len(targets), order["seed"], batch_size, order["steps_per_epoch"]
+        )
     else:
         index = tf.data.Dataset.range(len(targets))
-    dataset = index.map(lambda i: (read(tf.gather(files, i)), tf.gather(targets, i))
-                        if labels else read(tf.gather(files, i)),
-                        num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = index.map(
+        lambda i: (
+            (read(tf.gather(files, i)), tf.gather(targets, i))
+            if labels
+            else read(tf.gather(files, i))
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    info = DatasetInfo(path, (*size, channels), len(classes) if classes else None,
-                       int(targets.shape[0]))
+    info = DatasetInfo(
+        path, (*size, channels), len(classes) if classes else None, int(targets.shape[0])
+    )
     return dataset, info
 
 
@@ -363,8 +417,10 @@ def _image_files(path):
                 files.append(os.path.join(root, file))
                 targets.append(index)
     if not files:
-        raise ValueError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) found in the directory "
-                         f"or its subfolders. Received: name={path!r}")
+        raise ValueError(
+            f"No images ({', '.join(IMAGE_EXTENSIONS)}) found in the directory "
+            f"or its subfolders. Received: name={path!r}"
+        )
     return files, targets, classes
 
 
@@ -382,7 +438,8 @@ def _inspect_images(files):
         except Exception as error:  # PIL raises many types for damaged files
             raise ValueError(
                 f"Cannot read the image file {file!r} ({type(error).__name__}: {error}). "
-                "Remove or replace it.") from error
+                "Remove or replace it."
+            ) from error
     return sizes, channel_counts
 
 

@@ -9,8 +9,7 @@ from keras_gen import data
 
 def test_mnist5k_is_a_stratified_4500_500_split_in_range():
     train, info = data.load("mnist5k", batch_size=500, labels=True, shuffle=False)
-    test, test_info = data.load("mnist5k", split="test", batch_size=500, labels=True,
-                                shuffle=False)
+    test, test_info = data.load("mnist5k", split="test", batch_size=500, labels=True, shuffle=False)
     assert info.shape == (28, 28, 1) and info.num_classes == 10
     assert (info.num_examples, test_info.num_examples) == (4500, 500)
     x, y = next(iter(test))

@@ -76,6 +76,7 @@ def shuffled_indices(num_examples, seed, batch_size, steps_per_epoch=None, shuff
         A `tf.data.Dataset` of int64 indices (unbatched) with a known
         cardinality, so Keras shows the epoch's length from the first epoch.
     """
+
     def one_pass(index):
         if not shuffle:
             return tf.data.Dataset.range(num_examples)
@@ -89,12 +90,19 @@ def shuffled_indices(num_examples, seed, batch_size, steps_per_epoch=None, shuff
         size = steps_per_epoch * batch_size
         start = epoch * size
         first, last = start // num_examples, (start + size - 1) // num_examples
-        return (tf.data.Dataset.range(first, last + 1).flat_map(one_pass)
-                .skip(start - first * num_examples).take(size))
+        return (
+            tf.data.Dataset.range(first, last + 1)
+            .flat_map(one_pass)
+            .skip(start - first * num_examples)
+            .take(size)
+        )
 
     size = num_examples if steps_per_epoch is None else steps_per_epoch * batch_size
-    return tf.data.Dataset.from_tensors(0).flat_map(one_epoch).apply(
-        tf.data.experimental.assert_cardinality(size))
+    return (
+        tf.data.Dataset.from_tensors(0)
+        .flat_map(one_epoch)
+        .apply(tf.data.experimental.assert_cardinality(size))
+    )
 
 
 def shuffle_buffer(dataset, buffer_size, seed):
@@ -103,12 +111,17 @@ def shuffle_buffer(dataset, buffer_size, seed):
     For streams too large to permute by index (tensorflow-datasets): the
     buffer's seed is derived from the seed and the epoch.
     """
+
     def one_epoch(_):
         epoch = tf.py_function(_current_epoch, [], tf.int64)
         epoch.set_shape([])
         epoch_seed = tf.random.stateless_uniform(
-            [], tf.stack([tf.constant(seed, tf.int64), epoch]), minval=0, maxval=2**62,
-            dtype=tf.int64)
+            [],
+            tf.stack([tf.constant(seed, tf.int64), epoch]),
+            minval=0,
+            maxval=2**62,
+            dtype=tf.int64,
+        )
         return dataset.shuffle(buffer_size, seed=epoch_seed)
 
     return tf.data.Dataset.from_tensors(0).flat_map(one_epoch)

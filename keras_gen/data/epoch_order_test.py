@@ -25,7 +25,7 @@ def test_steps_per_epoch_reads_on_across_passes():
     assert int(dataset.cardinality()) == 4
     stream = np.concatenate([epoch_order.permutation(5, 0, p).numpy() for p in range(3)])
     for epoch in range(3):
-        assert _epoch(dataset, epoch) == stream[4 * epoch:4 * epoch + 4].tolist()
+        assert _epoch(dataset, epoch) == stream[4 * epoch : 4 * epoch + 4].tolist()
 
 
 def test_outside_fit_each_pass_is_the_next_epoch():

@@ -11,8 +11,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.data import datasets
-from keras_gen.data import epoch_order
+from keras_gen.data import datasets, epoch_order
 
 VOCABULARY_SIZE = 256
 TRAIN_FRACTION = 0.9
@@ -40,8 +39,9 @@ def _tfds_bytes(name, split, data_dir, download):
     spec = dataset.element_spec
     key = next((k for k in ("text", "content", "sentence") if k in spec), None)
     if key is None:
-        raise ValueError(f"tfds dataset {name!r} has no text feature. "
-                         f"Received: features {list(spec)}")
+        raise ValueError(
+            f"tfds dataset {name!r} has no text feature. Received: features {list(spec)}"
+        )
     return b"\n".join(example[key] for example in dataset.as_numpy_iterator())
 
 
@@ -70,8 +70,10 @@ def text_tokens(name="pydoc", split="train", data_dir=None, download=False):
             with open(name, "rb") as f:
                 data = f.read()
         else:
-            raise ValueError("Unknown text source. Expected 'pydoc', 'tfds:<name>' or the "
-                             f"path of a text file. Received: name={name!r}")
+            raise ValueError(
+                "Unknown text source. Expected 'pydoc', 'tfds:<name>' or the "
+                f"path of a text file. Received: name={name!r}"
+            )
         cut = int(len(data) * TRAIN_FRACTION)
         data = data[:cut] if split == "train" else data[cut:]
     if not data:
@@ -79,9 +81,18 @@ def text_tokens(name="pydoc", split="train", data_dir=None, download=False):
     return np.frombuffer(data, dtype=np.uint8)
 
 
-def load_text(name="pydoc", sequence_length=128, batch_size=32, split="train", shuffle=True,
-              seed=None, consecutive=False, data_dir=None, download=False,
-              steps_per_epoch=None):
+def load_text(
+    name="pydoc",
+    sequence_length=128,
+    batch_size=32,
+    split="train",
+    shuffle=True,
+    seed=None,
+    consecutive=False,
+    data_dir=None,
+    download=False,
+    steps_per_epoch=None,
+):
     """Byte-level `(inputs, targets)` batches for next-token training.
 
     Args:
@@ -124,9 +135,10 @@ def load_text(name="pydoc", sequence_length=128, batch_size=32, split="train", s
             raise ValueError(
                 f"The {split} text ({len(tokens)} bytes) is too short for {batch_size} streams "
                 f"of segments of {sequence_length}. Received: batch_size={batch_size}, "
-                f"sequence_length={sequence_length}")
+                f"sequence_length={sequence_length}"
+            )
         length = segments * sequence_length
-        rows = np.stack([tokens[b * stream:b * stream + length + 1] for b in range(batch_size)])
+        rows = np.stack([tokens[b * stream : b * stream + length + 1] for b in range(batch_size)])
         inputs = rows[:, :-1].reshape(batch_size, segments, sequence_length).transpose(1, 0, 2)
         targets = rows[:, 1:].reshape(batch_size, segments, sequence_length).transpose(1, 0, 2)
         if steps_per_epoch is None:
@@ -134,27 +146,34 @@ def load_text(name="pydoc", sequence_length=128, batch_size=32, split="train", s
         else:
             inputs, targets = tf.constant(inputs), tf.constant(targets)
             dataset = epoch_order.shuffled_indices(
-                segments, 0, 1, steps_per_epoch, shuffle=False).map(
-                lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
+                segments, 0, 1, steps_per_epoch, shuffle=False
+            ).map(lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
         return dataset.prefetch(tf.data.AUTOTUNE), info
     windows = (len(tokens) - 1) // sequence_length
     if windows < batch_size:
         raise ValueError(
             f"The {split} text ({len(tokens)} bytes) holds {windows} windows of "
-            f"{sequence_length}, fewer than one batch. Received: batch_size={batch_size}")
+            f"{sequence_length}, fewer than one batch. Received: batch_size={batch_size}"
+        )
     starts = np.arange(windows) * sequence_length
     index = starts[:, None] + np.arange(sequence_length + 1)[None]
     chunks = tokens[index]
     if shuffle:
         inputs, targets = tf.constant(chunks[:, :-1]), tf.constant(chunks[:, 1:])
-        dataset = epoch_order.shuffled_indices(
-            windows, epoch_order.resolve_seed(seed), batch_size, steps_per_epoch
-        ).batch(batch_size, drop_remainder=True).map(
-            lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
+        dataset = (
+            epoch_order.shuffled_indices(
+                windows, epoch_order.resolve_seed(seed), batch_size, steps_per_epoch
+            )
+            .batch(batch_size, drop_remainder=True)
+            .map(lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
+        )
     elif steps_per_epoch is not None:
-        raise ValueError("`steps_per_epoch` reads on across passes of shuffled windows and "
-                         "needs shuffle=True (or consecutive=True). Received: shuffle=False")
+        raise ValueError(
+            "`steps_per_epoch` reads on across passes of shuffled windows and "
+            "needs shuffle=True (or consecutive=True). Received: shuffle=False"
+        )
     else:
-        dataset = tf.data.Dataset.from_tensor_slices(
-            (chunks[:, :-1], chunks[:, 1:])).batch(batch_size, drop_remainder=True)
+        dataset = tf.data.Dataset.from_tensor_slices((chunks[:, :-1], chunks[:, 1:])).batch(
+            batch_size, drop_remainder=True
+        )
     return dataset.prefetch(tf.data.AUTOTUNE), info

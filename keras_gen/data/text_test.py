@@ -1,6 +1,6 @@
 import numpy as np
-import tensorflow as tf
 import pytest
+import tensorflow as tf
 
 from keras_gen import data
 
@@ -26,8 +26,10 @@ def test_consecutive_rows_continue_across_batches(tmp_path):
     stream = (len(tokens) - 1) // 3
     for row in range(3):
         joined = np.concatenate([inputs[row] for inputs, _ in batches])
-        np.testing.assert_array_equal(joined, tokens[row * stream:row * stream + len(joined)])
-        np.testing.assert_array_equal(batches[1][1][row], tokens[row * stream + 11:row * stream + 21])
+        np.testing.assert_array_equal(joined, tokens[row * stream : row * stream + len(joined)])
+        np.testing.assert_array_equal(
+            batches[1][1][row], tokens[row * stream + 11 : row * stream + 21]
+        )
 
 
 def test_bad_sources_are_named(tmp_path):
@@ -48,12 +50,17 @@ def test_tfds_text_with_mock_data():
 
     def text(*args, **kwargs):
         return tf.data.Dataset.from_tensor_slices(
-            {"text": tf.constant(["First Citizen:\nBefore we proceed any further, hear me speak."
-                                  * 20])})
+            {
+                "text": tf.constant(
+                    ["First Citizen:\nBefore we proceed any further, hear me speak." * 20]
+                )
+            }
+        )
 
     with tfds.testing.mock_data(num_examples=1, as_dataset_fn=text):
-        dataset, info = data.load_text("tfds:tiny_shakespeare", sequence_length=8, batch_size=4,
-                                       shuffle=False)
+        dataset, info = data.load_text(
+            "tfds:tiny_shakespeare", sequence_length=8, batch_size=4, shuffle=False
+        )
         inputs, targets = next(iter(dataset))
     assert bytes(inputs.numpy()[0].astype("uint8")) == b"First Ci"
     np.testing.assert_array_equal(inputs.numpy()[0, 1:], targets.numpy()[0, :-1])

@@ -5,7 +5,6 @@ from keras_gen import data
 from keras_gen.data import toy
 
 
-
 def test_toy_metrics_count_modes_quality_and_reverse_kl():
     real = toy.sample("grid25", 2500, seed=3)
     metrics = data.toy_metrics(real, "grid25")

@@ -21,9 +21,7 @@ def _per_example(x):
 # non-saturating alternative) and Algorithm 1 (the minimax objective).
 def nonsaturating_discriminator(real_logits, fake_logits):
     """`-log D(x) - log(1 - D(G(z)))` per example."""
-    return _per_example(tf.nn.softplus(-real_logits)) + _per_example(
-        tf.nn.softplus(fake_logits)
-    )
+    return _per_example(tf.nn.softplus(-real_logits)) + _per_example(tf.nn.softplus(fake_logits))
 
 
 def nonsaturating_generator(fake_logits):
@@ -67,9 +65,7 @@ def least_squares_discriminator(real_logits, fake_logits):
     """`0.5 (D(x) - 1)^2 + 0.5 D(G(z))^2` per example."""
     real = tf.cast(real_logits, "float32")
     fake = tf.cast(fake_logits, "float32")
-    return 0.5 * _per_example(tf.square(real - 1.0)) + 0.5 * _per_example(
-        tf.square(fake)
-    )
+    return 0.5 * _per_example(tf.square(real - 1.0)) + 0.5 * _per_example(tf.square(fake))
 
 
 def least_squares_generator(fake_logits):
@@ -98,17 +94,11 @@ class AdversarialLoss:
 ADVERSARIAL_LOSSES = {
     loss.name: loss
     for loss in (
-        AdversarialLoss(
-            "nonsaturating", nonsaturating_discriminator, nonsaturating_generator
-        ),
+        AdversarialLoss("nonsaturating", nonsaturating_discriminator, nonsaturating_generator),
         AdversarialLoss("minimax", minimax_discriminator, minimax_generator),
-        AdversarialLoss(
-            "wasserstein", wasserstein_discriminator, wasserstein_generator
-        ),
+        AdversarialLoss("wasserstein", wasserstein_discriminator, wasserstein_generator),
         AdversarialLoss("hinge", hinge_discriminator, hinge_generator),
-        AdversarialLoss(
-            "least_squares", least_squares_discriminator, least_squares_generator
-        ),
+        AdversarialLoss("least_squares", least_squares_discriminator, least_squares_generator),
     )
 }
 

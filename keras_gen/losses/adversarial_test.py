@@ -16,17 +16,24 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-@pytest.mark.parametrize("name, d_expected, g_expected", [
-    ("nonsaturating",
-     -np.log(_sigmoid(REAL)) - np.log(1 - _sigmoid(FAKE)),
-     -np.log(_sigmoid(FAKE))),
-    ("minimax",
-     -np.log(_sigmoid(REAL)) - np.log(1 - _sigmoid(FAKE)),
-     np.log(1 - _sigmoid(FAKE))),
-    ("wasserstein", FAKE - REAL, -FAKE),
-    ("hinge", np.maximum(0, 1 - REAL) + np.maximum(0, 1 + FAKE), -FAKE),
-    ("least_squares", 0.5 * (REAL - 1) ** 2 + 0.5 * FAKE ** 2, 0.5 * (FAKE - 1) ** 2),
-])
+@pytest.mark.parametrize(
+    "name, d_expected, g_expected",
+    [
+        (
+            "nonsaturating",
+            -np.log(_sigmoid(REAL)) - np.log(1 - _sigmoid(FAKE)),
+            -np.log(_sigmoid(FAKE)),
+        ),
+        (
+            "minimax",
+            -np.log(_sigmoid(REAL)) - np.log(1 - _sigmoid(FAKE)),
+            np.log(1 - _sigmoid(FAKE)),
+        ),
+        ("wasserstein", FAKE - REAL, -FAKE),
+        ("hinge", np.maximum(0, 1 - REAL) + np.maximum(0, 1 + FAKE), -FAKE),
+        ("least_squares", 0.5 * (REAL - 1) ** 2 + 0.5 * FAKE**2, 0.5 * (FAKE - 1) ** 2),
+    ],
+)
 def test_losses_match_their_formulas_per_example(name, d_expected, g_expected):
     loss = losses.get(name)
     d = loss.discriminator(tf.constant(REAL), tf.constant(FAKE)).numpy()

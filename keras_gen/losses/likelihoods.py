@@ -48,15 +48,18 @@ def gaussian_log_likelihood(data, mean, log_scale):
     data = tf.cast(data, "float32")
     log_scale = tf.cast(log_scale, "float32")
     z = (data - tf.cast(mean, "float32")) * tf.exp(-log_scale)
-    return _sum_per_example(-0.5 * tf.square(z) - log_scale - 0.5 * math.log(2.0 * math.pi)
-                            + tf.zeros_like(data))
+    return _sum_per_example(
+        -0.5 * tf.square(z) - log_scale - 0.5 * math.log(2.0 * math.pi) + tf.zeros_like(data)
+    )
 
 
 def diagonal_gaussian_log_density(z, mean, log_variance):
     """`log N(z; mean, diag(exp(log_variance)))` summed over the last axis."""
     return tf.reduce_sum(
-        -0.5 * (math.log(2.0 * math.pi) + log_variance
-                + tf.square(z - mean) * tf.exp(-log_variance)), axis=-1)
+        -0.5
+        * (math.log(2.0 * math.pi) + log_variance + tf.square(z - mean) * tf.exp(-log_variance)),
+        axis=-1,
+    )
 
 
 def standard_normal_log_density(z):
@@ -70,12 +73,12 @@ def gaussian_kl(mean, log_variance):
     `0.5 * sum(exp(log_variance) + mean^2 - 1 - log_variance)` (Kingma & Welling
     2014, appendix B).
     """
-    return 0.5 * tf.reduce_sum(tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance,
-                               axis=-1)
+    return 0.5 * tf.reduce_sum(tf.exp(log_variance) + tf.square(mean) - 1.0 - log_variance, axis=-1)
 
 
 def check_likelihood(likelihood):
     if likelihood not in LIKELIHOODS:
-        raise ValueError(f"`likelihood` must be one of {list(LIKELIHOODS)}. "
-                         f"Received: likelihood={likelihood!r}")
+        raise ValueError(
+            f"`likelihood` must be one of {list(LIKELIHOODS)}. Received: likelihood={likelihood!r}"
+        )
     return likelihood

@@ -26,10 +26,12 @@ def test_bernoulli_and_gaussian_terms_match_direct_computations():
     targets = (data.astype("float64") + 1) / 2
     p = 1 / (1 + np.exp(-logits.astype("float64")))
     direct = (targets * np.log(p) + (1 - targets) * np.log(1 - p)).reshape(2, -1).sum(1)
-    np.testing.assert_allclose(likelihoods.bernoulli_log_likelihood(data, logits), direct,
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        likelihoods.bernoulli_log_likelihood(data, logits), direct, rtol=1e-5
+    )
     mean = rng.normal(size=data.shape).astype("float32")
     log_scale = np.float32(-0.7)
     direct = stats.norm.logpdf(data, mean, np.exp(log_scale)).reshape(2, -1).sum(1)
     np.testing.assert_allclose(
-        likelihoods.gaussian_log_likelihood(data, mean, log_scale), direct, rtol=1e-5)
+        likelihoods.gaussian_log_likelihood(data, mean, log_scale), direct, rtol=1e-5
+    )

@@ -25,8 +25,9 @@ def _input_gradient_norm_sq(critic, images, loss_scale=None):
 
 
 # Gulrajani et al. 2017, arXiv:1704.00028, Algorithm 1.
-def gradient_penalty(critic, real_images, fake_images, interpolation_weights=None,
-                     seed=None, loss_scale=None):
+def gradient_penalty(
+    critic, real_images, fake_images, interpolation_weights=None, seed=None, loss_scale=None
+):
     """WGAN-GP penalty `(||grad D(x_hat)||_2 - 1)^2` per example.
 
     `x_hat = eps * x + (1 - eps) * G(z)` with `eps ~ U[0, 1]` drawn once per

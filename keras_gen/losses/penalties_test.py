@@ -42,19 +42,21 @@ def test_gradient_penalty_is_unchanged_by_a_loss_scale():
     w = np.full((1, 6), 0.3, dtype="float32")
     real, fake = tf.ones([3, 6]), tf.zeros([3, 6])
     plain = losses.gradient_penalty(_linear_critic(w), real, fake, seed=[1, 1])
-    scaled = losses.gradient_penalty(_linear_critic(w), real, fake, seed=[1, 1],
-                                     loss_scale=tf.constant(2.0**15))
+    scaled = losses.gradient_penalty(
+        _linear_critic(w), real, fake, seed=[1, 1], loss_scale=tf.constant(2.0**15)
+    )
     np.testing.assert_allclose(plain.numpy(), scaled.numpy(), rtol=1e-6)
 
 
 def test_gradient_penalty_needs_weights_or_seed():
     with pytest.raises(ValueError, match="interpolation_weights"):
-        losses.gradient_penalty(_linear_critic(np.ones((1, 2), "float32")),
-                                tf.ones([1, 2]), tf.zeros([1, 2]))
+        losses.gradient_penalty(
+            _linear_critic(np.ones((1, 2), "float32")), tf.ones([1, 2]), tf.zeros([1, 2])
+        )
 
 
 def test_r1_penalty_is_the_squared_gradient_norm_on_real_data():
     w = np.array([[3.0, 4.0]], dtype="float32")
     np.testing.assert_allclose(
-        losses.r1_penalty(_linear_critic(w), tf.ones([4, 2])).numpy(), np.full(4, 25.0),
-        rtol=1e-6)
+        losses.r1_penalty(_linear_critic(w), tf.ones([4, 2])).numpy(), np.full(4, 25.0), rtol=1e-6
+    )

@@ -33,16 +33,18 @@ def get(identifier):
         from keras_gen.metrics.inception import KerasInceptionV3
 
         return KerasInceptionV3()
-    raise ValueError("Unknown feature extractor. Expected 'mnist', 'inception', "
-                     "'keras_inception_v3' or an extractor object. "
-                     f"Received: extractor={identifier!r}")
+    raise ValueError(
+        "Unknown feature extractor. Expected 'mnist', 'inception', "
+        "'keras_inception_v3' or an extractor object. "
+        f"Received: extractor={identifier!r}"
+    )
 
 
 def run_in_batches(forward, images, batch_size):
     """`{"features", "logits"}` of `forward` over `images` in batches, as numpy arrays."""
     outputs = {"features": [], "logits": []}
     for start in range(0, len(images), batch_size):
-        result = forward(tf.constant(images[start:start + batch_size]))
+        result = forward(tf.constant(images[start : start + batch_size]))
         for key in outputs:
             outputs[key].append(np.asarray(result[key]))
     return {key: np.concatenate(value) for key, value in outputs.items()}
@@ -52,7 +54,7 @@ def _batches(images, batch_size=500):
     """Yields numpy image batches from an array or a `tf.data.Dataset` (labels dropped)."""
     if isinstance(images, np.ndarray):
         for start in range(0, len(images), batch_size):
-            yield images[start:start + batch_size]
+            yield images[start : start + batch_size]
         return
     for batch in images:
         if isinstance(batch, (tuple, list)):
@@ -69,14 +71,20 @@ def check_images(images, name, channels=(1, 3)):
     """
     images = np.asarray(images, "float32")
     if images.ndim != 4 or images.shape[-1] not in channels:
-        raise ValueError(f"{name} takes images of shape (n, h, w, {' or '.join(map(str, channels))}) "
-                         f"in [-1, 1]. Received: images with shape {images.shape}")
+        raise ValueError(
+            f"{name} takes images of shape (n, h, w, {' or '.join(map(str, channels))}) "
+            f"in [-1, 1]. Received: images with shape {images.shape}"
+        )
     if images.size and not np.all(np.isfinite(images)):
-        raise ValueError(f"{name} takes finite images in [-1, 1]. Received: images with "
-                         f"{int(np.sum(~np.isfinite(images)))} NaN or infinite values")
+        raise ValueError(
+            f"{name} takes finite images in [-1, 1]. Received: images with "
+            f"{int(np.sum(~np.isfinite(images)))} NaN or infinite values"
+        )
     if images.size and (images.min() < -1.001 or images.max() > 1.001):
-        raise ValueError(f"{name} takes images in [-1, 1] (scale 8-bit pixels as x / 127.5 - 1). "
-                         f"Received: images in [{images.min():.4g}, {images.max():.4g}]")
+        raise ValueError(
+            f"{name} takes images in [-1, 1] (scale 8-bit pixels as x / 127.5 - 1). "
+            f"Received: images in [{images.min():.4g}, {images.max():.4g}]"
+        )
     return images
 
 
@@ -86,12 +94,15 @@ def dataset_stats(images, extractor, num_samples=None, keep_features=10_000, pro
     The protocol records the shape of the images, so that statistics of
     images of another resolution are refused when compared.
     """
-    stats = FeatureStats(extractor.feature_dim, {**extractor.protocol, **(protocol or {})},
-                         keep_features=keep_features)
+    stats = FeatureStats(
+        extractor.feature_dim,
+        {**extractor.protocol, **(protocol or {})},
+        keep_features=keep_features,
+    )
     for batch in _batches(images):
         stats.protocol.setdefault("image_shape", list(batch.shape[1:]))
         if num_samples is not None:
-            batch = batch[:num_samples - stats.count]
+            batch = batch[: num_samples - stats.count]
         if len(batch):
             stats.update(extractor(batch)["features"])
         if num_samples is not None and stats.count >= num_samples:

@@ -43,15 +43,17 @@ class FeatureStats:
     @property
     def features(self):
         """The first `keep_features` features seen (for KID and precision/recall), or None."""
-        return np.concatenate(self._kept)[:self.keep_features] if self._kept else None
+        return np.concatenate(self._kept)[: self.keep_features] if self._kept else None
 
     def update(self, features):
         features = np.asarray(features, np.float64)
         if features.ndim != 2 or features.shape[1] != self.dim:
-            raise ValueError(f"`features` must have shape (n, {self.dim}). "
-                             f"Received: features with shape {features.shape}")
+            raise ValueError(
+                f"`features` must have shape (n, {self.dim}). "
+                f"Received: features with shape {features.shape}"
+            )
         if self.count < self.keep_features:
-            self._kept.append(features[:self.keep_features - self.count].astype(np.float32))
+            self._kept.append(features[: self.keep_features - self.count].astype(np.float32))
         self.count += len(features)
         self.total += features.sum(axis=0)
         self.outer += features.T @ features
@@ -93,15 +95,23 @@ class FeatureStats:
                 "dimensions the covariance is singular and the FID is biased upward (it falls "
                 "as the sample count grows), so compare only FIDs of equal sample counts and "
                 f"use at least {self.dim} (10,000 or 50,000 in published Inception FIDs).",
-                stacklevel=2)
+                stacklevel=2,
+            )
         return frechet.frechet_distance(self.mean, self.covariance, other.mean, other.covariance)
 
     def save(self, path):
         """Writes an `.npz` with `mu`, `sigma` (as pytorch-fid's), the sums and the protocol."""
         extra = {} if self.features is None else {"features": self.features}
-        np.savez(path, count=self.count, total=self.total, outer=self.outer,
-                 mu=self.mean, sigma=self.covariance,
-                 protocol=json.dumps(self.full_protocol(), sort_keys=True), **extra)
+        np.savez(
+            path,
+            count=self.count,
+            total=self.total,
+            outer=self.outer,
+            mu=self.mean,
+            sigma=self.covariance,
+            protocol=json.dumps(self.full_protocol(), sort_keys=True),
+            **extra,
+        )
 
     @classmethod
     def load(cls, path):
@@ -132,4 +142,5 @@ def check_comparable(a, b):
             raise ValueError(
                 f"Feature statistics of different protocols cannot be compared: {key} is "
                 f"{a.get(key)!r} for one and {b.get(key)!r} for the other. "
-                f"Received: protocols {a} and {b}")
+                f"Received: protocols {a} and {b}"
+            )

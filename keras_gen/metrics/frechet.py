@@ -53,12 +53,16 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
     """
     mu1, mu2 = np.atleast_1d(np.float64(mu1)), np.atleast_1d(np.float64(mu2))
     sigma1, sigma2 = np.atleast_2d(np.float64(sigma1)), np.atleast_2d(np.float64(sigma2))
-    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (
-            mu1.shape[0], mu1.shape[0]):
+    if (
+        mu1.shape != mu2.shape
+        or sigma1.shape != sigma2.shape
+        or sigma1.shape != (mu1.shape[0], mu1.shape[0])
+    ):
         raise ValueError(
             "Means must have shape (d,) and covariances (d, d), alike for both sets. "
             f"Received: mu1 {mu1.shape}, sigma1 {sigma1.shape}, mu2 {mu2.shape}, "
-            f"sigma2 {sigma2.shape}")
+            f"sigma2 {sigma2.shape}"
+        )
     diff = mu1 - mu2
     trace, imaginary = trace_sqrt_product(sigma1, sigma2)
     if not np.isfinite(trace):
@@ -68,7 +72,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6):
         raise ValueError(
             f"The matrix square root has an imaginary component of {imaginary.max():.3g} "
             "(above 1e-3): the covariances are too far from positive definite. Use more "
-            "samples than feature dimensions.")
+            "samples than feature dimensions."
+        )
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace)
 
 
@@ -77,7 +82,10 @@ def fid_from_features(real, fake):
     real, fake = np.float64(real), np.float64(fake)
     for name, value in (("real", real), ("fake", fake)):
         if value.ndim != 2 or len(value) < 2:
-            raise ValueError(f"`{name}` must have shape (n, d) with n >= 2. "
-                             f"Received: {name} with shape {value.shape}")
-    return frechet_distance(real.mean(0), np.cov(real, rowvar=False),
-                            fake.mean(0), np.cov(fake, rowvar=False))
+            raise ValueError(
+                f"`{name}` must have shape (n, d) with n >= 2. "
+                f"Received: {name} with shape {value.shape}"
+            )
+    return frechet_distance(
+        real.mean(0), np.cov(real, rowvar=False), fake.mean(0), np.cov(fake, rowvar=False)
+    )

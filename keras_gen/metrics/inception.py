@@ -16,13 +16,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.metrics import extractors
-from keras_gen.metrics import inception_graph
-from keras_gen.metrics import torch_checkpoint
+from keras_gen.metrics import extractors, inception_graph, torch_checkpoint
 
 WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
-WEIGHTS_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
-               + WEIGHTS_FILE)
+WEIGHTS_URL = (
+    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/" + WEIGHTS_FILE
+)
 #: torch.hub's convention: the file name carries the first hex digits of its SHA-256.
 WEIGHTS_SHA256_PREFIX = "6726825d"
 GRAPH_FILE = "inception-2015-12-05.tgz"
@@ -35,14 +34,16 @@ NUM_CLASSES = 1008
 
 def cache_dir():
     """Where weight files are looked for and fetched to: `$KERAS_GEN_CACHE` or ~/.keras/keras_gen."""
-    return os.environ.get("KERAS_GEN_CACHE",
-                          os.path.join(os.path.expanduser("~"), ".keras", "keras_gen"))
+    return os.environ.get(
+        "KERAS_GEN_CACHE", os.path.join(os.path.expanduser("~"), ".keras", "keras_gen")
+    )
 
 
 def _conv(x, name, filters, kernel, strides=1, padding="valid"):
     """BasicConv2d: convolution without bias, batch norm (eps 1e-3), ReLU."""
-    x = keras.layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False,
-                            name=f"{name}.conv")(x)
+    x = keras.layers.Conv2D(
+        filters, kernel, strides=strides, padding=padding, use_bias=False, name=f"{name}.conv"
+    )(x)
     x = keras.layers.BatchNormalization(epsilon=1e-3, name=f"{name}.bn")(x)
     return keras.layers.ReLU(name=f"{name}.relu")(x)
 
@@ -101,17 +102,22 @@ def _block_d(x, name):
 def _block_e(x, name, max_pool):
     b1 = _conv(x, f"{name}.branch1x1", 320, 1)
     b3 = _conv(x, f"{name}.branch3x3_1", 384, 1)
-    b3 = keras.layers.Concatenate(name=f"{name}.branch3x3")([
-        _conv(b3, f"{name}.branch3x3_2a", 384, (1, 3), padding="same"),
-        _conv(b3, f"{name}.branch3x3_2b", 384, (3, 1), padding="same")])
+    b3 = keras.layers.Concatenate(name=f"{name}.branch3x3")(
+        [
+            _conv(b3, f"{name}.branch3x3_2a", 384, (1, 3), padding="same"),
+            _conv(b3, f"{name}.branch3x3_2b", 384, (3, 1), padding="same"),
+        ]
+    )
     bd = _conv(x, f"{name}.branch3x3dbl_1", 448, 1)
     bd = _conv(bd, f"{name}.branch3x3dbl_2", 384, 3, padding="same")
-    bd = keras.layers.Concatenate(name=f"{name}.branch3x3dbl")([
-        _conv(bd, f"{name}.branch3x3dbl_3a", 384, (1, 3), padding="same"),
-        _conv(bd, f"{name}.branch3x3dbl_3b", 384, (3, 1), padding="same")])
+    bd = keras.layers.Concatenate(name=f"{name}.branch3x3dbl")(
+        [
+            _conv(bd, f"{name}.branch3x3dbl_3a", 384, (1, 3), padding="same"),
+            _conv(bd, f"{name}.branch3x3dbl_3b", 384, (3, 1), padding="same"),
+        ]
+    )
     if max_pool:  # pytorch-fid's FIDInceptionE_2: the TF graph max-pools here
-        pooled = keras.layers.MaxPooling2D(3, strides=1, padding="same",
-                                           name=f"{name}.max_pool")(x)
+        pooled = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}.max_pool")(x)
     else:
         pooled = _avg_pool(x, f"{name}.avg_pool")
     bp = _conv(pooled, f"{name}.branch_pool", 192, 1)
@@ -136,8 +142,7 @@ def build_inception_fid():
     x = _block_a(x, "Mixed_5c", 64)
     x = _block_a(x, "Mixed_5d", 64)
     x = _block_b(x, "Mixed_6a")
-    for name, c7 in (("Mixed_6b", 128), ("Mixed_6c", 160), ("Mixed_6d", 160),
-                     ("Mixed_6e", 192)):
+    for name, c7 in (("Mixed_6b", 128), ("Mixed_6c", 160), ("Mixed_6d", 160), ("Mixed_6e", 192)):
         x = _block_c(x, name, c7)
     x = _block_d(x, "Mixed_7a")
     x = _block_e(x, "Mixed_7b", max_pool=False)
@@ -174,19 +179,29 @@ def load_torch_state_dict(model, state):
     expected = torch_weight_shapes(model)
     missing = sorted(set(expected) - set(state))
     if missing:
-        raise ValueError(f"The weights lack {len(missing)} tensors of the FID Inception "
-                         f"network, e.g. {missing[:3]}")
+        raise ValueError(
+            f"The weights lack {len(missing)} tensors of the FID Inception "
+            f"network, e.g. {missing[:3]}"
+        )
     for name, shape in expected.items():
         if tuple(state[name].shape) != shape:
-            raise ValueError(f"Tensor {name} has shape {tuple(state[name].shape)}; the FID "
-                             f"Inception network needs {shape}")
+            raise ValueError(
+                f"Tensor {name} has shape {tuple(state[name].shape)}; the FID "
+                f"Inception network needs {shape}"
+            )
     for layer in model.layers:
         if isinstance(layer, keras.layers.Conv2D):
             layer.kernel.assign(np.transpose(state[f"{layer.name}.weight"], (2, 3, 1, 0)))
         elif isinstance(layer, keras.layers.BatchNormalization):
             p = layer.name
-            layer.set_weights([state[f"{p}.weight"], state[f"{p}.bias"],
-                               state[f"{p}.running_mean"], state[f"{p}.running_var"]])
+            layer.set_weights(
+                [
+                    state[f"{p}.weight"],
+                    state[f"{p}.bias"],
+                    state[f"{p}.running_mean"],
+                    state[f"{p}.running_var"],
+                ]
+            )
         elif isinstance(layer, keras.layers.Dense):
             layer.kernel.assign(np.transpose(state["fc.weight"]))
 
@@ -197,8 +212,9 @@ def preprocess(images):
     if images.shape[-1] == 1:
         images = tf.repeat(images, 3, axis=-1)
     quantized = tf.round(tf.clip_by_value((images + 1.0) * 127.5, 0.0, 255.0))
-    resized = tf.raw_ops.ResizeBilinear(images=quantized, size=[299, 299], align_corners=False,
-                                        half_pixel_centers=False)
+    resized = tf.raw_ops.ResizeBilinear(
+        images=quantized, size=[299, 299], align_corners=False, half_pixel_centers=False
+    )
     return (resized - 128.0) / 128.0
 
 
@@ -271,13 +287,15 @@ class InceptionFID:
                     f"The FID Inception weights are not at {weights or cache_dir()}. Get "
                     f"{WEIGHTS_FILE} from {WEIGHTS_URL} or {GRAPH_FILE} from {GRAPH_URL} (or run "
                     "`keras-gen weights fetch` where there is internet) and put it in "
-                    f"{cache_dir()} (or set KERAS_GEN_CACHE), or pass weights=PATH.")
+                    f"{cache_dir()} (or set KERAS_GEN_CACHE), or pass weights=PATH."
+                )
             state_dict = load_weights(weights)
         load_torch_state_dict(self.model, state_dict)
         self.weights_hash = state_dict_hash(state_dict)
         self.batch_size = batch_size
-        self._forward = tf.function(lambda x: self.model(preprocess(x), training=False),
-                                    reduce_retracing=True)
+        self._forward = tf.function(
+            lambda x: self.model(preprocess(x), training=False), reduce_retracing=True
+        )
 
     @property
     def protocol(self):
@@ -315,8 +333,9 @@ def fetch_weights(directory=None, source="pytorch_fid", url=None, sha256=None):
     import urllib.request
 
     if source not in WEIGHT_SOURCES:
-        raise ValueError(f"`source` must be one of {sorted(WEIGHT_SOURCES)}. "
-                         f"Received: source={source!r}")
+        raise ValueError(
+            f"`source` must be one of {sorted(WEIGHT_SOURCES)}. Received: source={source!r}"
+        )
     name, default_url = WEIGHT_SOURCES[source]
     directory = directory or cache_dir()
     os.makedirs(directory, exist_ok=True)
@@ -325,24 +344,32 @@ def fetch_weights(directory=None, source="pytorch_fid", url=None, sha256=None):
         return path
     temporary = path + ".part"
     digest = hashlib.sha256()
-    with urllib.request.urlopen(url or default_url, timeout=60) as response, \
-            open(temporary, "wb") as out:
+    with (
+        urllib.request.urlopen(url or default_url, timeout=60) as response,
+        open(temporary, "wb") as out,
+    ):
         for chunk in iter(lambda: response.read(1 << 20), b""):
             digest.update(chunk)
             out.write(chunk)
     try:
         if source == "pytorch_fid" and not digest.hexdigest().startswith(WEIGHTS_SHA256_PREFIX):
-            raise ValueError(f"The downloaded {name} has SHA-256 {digest.hexdigest()}, which "
-                             f"does not start with {WEIGHTS_SHA256_PREFIX}; it was deleted.")
+            raise ValueError(
+                f"The downloaded {name} has SHA-256 {digest.hexdigest()}, which "
+                f"does not start with {WEIGHTS_SHA256_PREFIX}; it was deleted."
+            )
         if sha256 is not None and digest.hexdigest() != sha256.lower():
-            raise ValueError(f"The downloaded {name} has SHA-256 {digest.hexdigest()}, not "
-                             f"sha256={sha256!r}; it was deleted.")
+            raise ValueError(
+                f"The downloaded {name} has SHA-256 {digest.hexdigest()}, not "
+                f"sha256={sha256!r}; it was deleted."
+            )
         if source == "tf_graph":
             try:
                 _check_graph_file(temporary)
             except ValueError as error:
-                raise ValueError(f"The downloaded {name} is not the FID Inception graph "
-                                 f"({error}); it was deleted.") from error
+                raise ValueError(
+                    f"The downloaded {name} is not the FID Inception graph "
+                    f"({error}); it was deleted."
+                ) from error
     except ValueError:
         os.remove(temporary)
         raise
@@ -367,10 +394,13 @@ class KerasInceptionV3:
     feature_dim = FEATURE_DIM
 
     def __init__(self, weights="imagenet", batch_size=50):
-        self.model = keras.applications.InceptionV3(weights=weights, include_top=True,
-                                                    classifier_activation=None)
-        self.features_model = keras.Model(self.model.input, {
-            "features": self.model.get_layer("avg_pool").output, "logits": self.model.output})
+        self.model = keras.applications.InceptionV3(
+            weights=weights, include_top=True, classifier_activation=None
+        )
+        self.features_model = keras.Model(
+            self.model.input,
+            {"features": self.model.get_layer("avg_pool").output, "logits": self.model.output},
+        )
         self.weights_hash = str(weights)
         self.batch_size = batch_size
 
@@ -382,6 +412,7 @@ class KerasInceptionV3:
         images = tf.convert_to_tensor(extractors.check_images(images, "KerasInceptionV3"))
         if images.shape[-1] == 1:
             images = tf.repeat(images, 3, axis=-1)
+
         def forward(batch):
             return self.features_model(tf.image.resize(batch, (299, 299)), training=False)
 

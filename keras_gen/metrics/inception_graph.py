@@ -29,28 +29,47 @@ _STEM = ("Conv2d_1a_3x3", "Conv2d_2a_3x3", "Conv2d_2b_3x3", "Conv2d_3b_1x1", "Co
 # A nested `mixed` inside a tower is the pair of parallel 1x3 / 3x1 convs of
 # the E blocks.
 _TOWERS = {
-    "a": {None: ("branch1x1",), "tower": ("branch5x5_1", "branch5x5_2"),
-          "tower_1": ("branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3"),
-          "tower_2": ("branch_pool",)},
-    "b": {None: ("branch3x3",),
-          "tower": ("branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3")},
-    "c": {None: ("branch1x1",), "tower": ("branch7x7_1", "branch7x7_2", "branch7x7_3"),
-          "tower_1": tuple(f"branch7x7dbl_{i}" for i in range(1, 6)),
-          "tower_2": ("branch_pool",)},
-    "d": {"tower": ("branch3x3_1", "branch3x3_2"),
-          "tower_1": tuple(f"branch7x7x3_{i}" for i in range(1, 5))},
-    "e": {None: ("branch1x1",), "tower": ("branch3x3_1",),
-          "tower/mixed": ("branch3x3_2a", "branch3x3_2b"),
-          "tower_1": ("branch3x3dbl_1", "branch3x3dbl_2"),
-          "tower_1/mixed": ("branch3x3dbl_3a", "branch3x3dbl_3b"),
-          "tower_2": ("branch_pool",)},
+    "a": {
+        None: ("branch1x1",),
+        "tower": ("branch5x5_1", "branch5x5_2"),
+        "tower_1": ("branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3"),
+        "tower_2": ("branch_pool",),
+    },
+    "b": {None: ("branch3x3",), "tower": ("branch3x3dbl_1", "branch3x3dbl_2", "branch3x3dbl_3")},
+    "c": {
+        None: ("branch1x1",),
+        "tower": ("branch7x7_1", "branch7x7_2", "branch7x7_3"),
+        "tower_1": tuple(f"branch7x7dbl_{i}" for i in range(1, 6)),
+        "tower_2": ("branch_pool",),
+    },
+    "d": {
+        "tower": ("branch3x3_1", "branch3x3_2"),
+        "tower_1": tuple(f"branch7x7x3_{i}" for i in range(1, 5)),
+    },
+    "e": {
+        None: ("branch1x1",),
+        "tower": ("branch3x3_1",),
+        "tower/mixed": ("branch3x3_2a", "branch3x3_2b"),
+        "tower_1": ("branch3x3dbl_1", "branch3x3dbl_2"),
+        "tower_1/mixed": ("branch3x3dbl_3a", "branch3x3dbl_3b"),
+        "tower_2": ("branch_pool",),
+    },
 }
 
 # Graph block scope -> (pytorch-fid block, block kind).
-_BLOCKS = (("mixed", "Mixed_5b", "a"), ("mixed_1", "Mixed_5c", "a"), ("mixed_2", "Mixed_5d", "a"),
-           ("mixed_3", "Mixed_6a", "b"), ("mixed_4", "Mixed_6b", "c"), ("mixed_5", "Mixed_6c", "c"),
-           ("mixed_6", "Mixed_6d", "c"), ("mixed_7", "Mixed_6e", "c"), ("mixed_8", "Mixed_7a", "d"),
-           ("mixed_9", "Mixed_7b", "e"), ("mixed_10", "Mixed_7c", "e"))
+_BLOCKS = (
+    ("mixed", "Mixed_5b", "a"),
+    ("mixed_1", "Mixed_5c", "a"),
+    ("mixed_2", "Mixed_5d", "a"),
+    ("mixed_3", "Mixed_6a", "b"),
+    ("mixed_4", "Mixed_6b", "c"),
+    ("mixed_5", "Mixed_6c", "c"),
+    ("mixed_6", "Mixed_6d", "c"),
+    ("mixed_7", "Mixed_6e", "c"),
+    ("mixed_8", "Mixed_7a", "d"),
+    ("mixed_9", "Mixed_7b", "e"),
+    ("mixed_10", "Mixed_7c", "e"),
+)
 
 
 def _conv_scope(index):
@@ -76,8 +95,9 @@ def read_graph_constants(path):
         with tarfile.open(path) as archive:
             members = [m for m in archive.getmembers() if m.name.endswith(GRAPH_MEMBER)]
             if not members:
-                raise ValueError(f"{path} has no {GRAPH_MEMBER}; it is not the "
-                                 "inception-2015-12-05 archive")
+                raise ValueError(
+                    f"{path} has no {GRAPH_MEMBER}; it is not the inception-2015-12-05 archive"
+                )
             serialized = archive.extractfile(members[0]).read()
     else:
         with open(path, "rb") as f:
@@ -87,8 +107,11 @@ def read_graph_constants(path):
         graph.ParseFromString(serialized)
     except Exception as error:  # protobuf's DecodeError has no stable import path
         raise ValueError(f"{path} is not a serialized TensorFlow GraphDef: {error}") from error
-    return {node.name: tf.make_ndarray(node.attr["value"].tensor)
-            for node in graph.node if node.op == "Const"}
+    return {
+        node.name: tf.make_ndarray(node.attr["value"].tensor)
+        for node in graph.node
+        if node.op == "Const"
+    }
 
 
 def graph_state_dict(path):
@@ -117,9 +140,12 @@ def graph_state_dict(path):
         kernel = take(f"{scope}/conv2d_params")
         if kernel is not None:
             state[f"{module}.conv.weight"] = np.transpose(kernel, (3, 2, 0, 1))
-        for graph_key, torch_key in (("gamma", "weight"), ("beta", "bias"),
-                                     ("moving_mean", "running_mean"),
-                                     ("moving_variance", "running_var")):
+        for graph_key, torch_key in (
+            ("gamma", "weight"),
+            ("beta", "bias"),
+            ("moving_mean", "running_mean"),
+            ("moving_variance", "running_var"),
+        ):
             value = take(f"{scope}/batchnorm/{graph_key}")
             if value is not None:
                 state[f"{module}.bn.{torch_key}"] = value
@@ -127,6 +153,8 @@ def graph_state_dict(path):
     if fc is not None:
         state["fc.weight"] = np.transpose(fc)
     if missing:
-        raise ValueError(f"{path} lacks {len(missing)} tensors of the FID Inception graph, "
-                         f"e.g. {missing[:3]}; it is not inception-2015-12-05")
+        raise ValueError(
+            f"{path} lacks {len(missing)} tensors of the FID Inception graph, "
+            f"e.g. {missing[:3]}; it is not inception-2015-12-05"
+        )
     return state

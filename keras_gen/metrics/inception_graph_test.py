@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gen.metrics import inception
-from keras_gen.metrics import inception_graph
-from keras_gen.metrics import random_weights
+from keras_gen.metrics import inception, inception_graph, random_weights
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 
@@ -18,11 +16,15 @@ def graph_tensors(state):
     """The Const tensors the 2015-12-05 graph holds for a pytorch-fid state dict (TF layouts)."""
     tensors = {}
     for scope, module in inception_graph.graph_name_map().items():
-        tensors[f"{scope}/conv2d_params"] = np.transpose(state[f"{module}.conv.weight"],
-                                                         (2, 3, 1, 0))
-        for graph_key, torch_key in (("gamma", "weight"), ("beta", "bias"),
-                                     ("moving_mean", "running_mean"),
-                                     ("moving_variance", "running_var")):
+        tensors[f"{scope}/conv2d_params"] = np.transpose(
+            state[f"{module}.conv.weight"], (2, 3, 1, 0)
+        )
+        for graph_key, torch_key in (
+            ("gamma", "weight"),
+            ("beta", "bias"),
+            ("moving_mean", "running_mean"),
+            ("moving_variance", "running_var"),
+        ):
             tensors[f"{scope}/batchnorm/{graph_key}"] = state[f"{module}.bn.{torch_key}"]
     tensors["softmax/weights"] = np.transpose(state["fc.weight"])
     tensors["softmax/biases"] = np.zeros(1008, "float32")
@@ -68,24 +70,29 @@ def graph_archive(parity_state, tmp_path_factory):
 def test_name_map_covers_every_convolution_once():
     names = inception_graph.graph_name_map()
     shapes = inception.torch_weight_shapes(inception.build_inception_fid())
-    convolutions = {name[:-len(".conv.weight")] for name in shapes if name.endswith(".conv.weight")}
+    convolutions = {
+        name[: -len(".conv.weight")] for name in shapes if name.endswith(".conv.weight")
+    }
     assert sorted(names.values()) == sorted(convolutions)
     assert len(names) == 94
 
 
-@pytest.mark.parametrize("scope, module", [
-    # Scopes of classify_image_graph_def.pb, as published converters of that file list them.
-    ("conv", "Conv2d_1a_3x3"),
-    ("conv_4", "Conv2d_4a_3x3"),
-    ("mixed/tower/conv_1", "Mixed_5b.branch5x5_2"),
-    ("mixed_2/tower_1/conv_2", "Mixed_5d.branch3x3dbl_3"),
-    ("mixed_3/conv", "Mixed_6a.branch3x3"),
-    ("mixed_4/tower_1/conv_4", "Mixed_6b.branch7x7dbl_5"),
-    ("mixed_7/tower_2/conv", "Mixed_6e.branch_pool"),
-    ("mixed_8/tower_1/conv_3", "Mixed_7a.branch7x7x3_4"),
-    ("mixed_9/tower/mixed/conv_1", "Mixed_7b.branch3x3_2b"),
-    ("mixed_10/tower_1/mixed/conv", "Mixed_7c.branch3x3dbl_3a"),
-])
+@pytest.mark.parametrize(
+    "scope, module",
+    [
+        # Scopes of classify_image_graph_def.pb, as published converters of that file list them.
+        ("conv", "Conv2d_1a_3x3"),
+        ("conv_4", "Conv2d_4a_3x3"),
+        ("mixed/tower/conv_1", "Mixed_5b.branch5x5_2"),
+        ("mixed_2/tower_1/conv_2", "Mixed_5d.branch3x3dbl_3"),
+        ("mixed_3/conv", "Mixed_6a.branch3x3"),
+        ("mixed_4/tower_1/conv_4", "Mixed_6b.branch7x7dbl_5"),
+        ("mixed_7/tower_2/conv", "Mixed_6e.branch_pool"),
+        ("mixed_8/tower_1/conv_3", "Mixed_7a.branch7x7x3_4"),
+        ("mixed_9/tower/mixed/conv_1", "Mixed_7b.branch3x3_2b"),
+        ("mixed_10/tower_1/mixed/conv", "Mixed_7c.branch3x3dbl_3a"),
+    ],
+)
 def test_graph_scopes_map_to_pytorch_fid_modules(scope, module):
     assert inception_graph.graph_name_map()[scope] == module
 
@@ -127,16 +134,18 @@ def test_fetch_graph_checks_contents_and_sha256(graph_archive, tmp_path):
     cache = tmp_path / "cache"
     digest = hashlib.sha256(graph_archive.read_bytes()).hexdigest()
     with pytest.raises(ValueError, match="not sha256="):
-        inception.fetch_weights(str(cache), source="tf_graph", url=graph_archive.as_uri(),
-                                sha256="0" * 64)
+        inception.fetch_weights(
+            str(cache), source="tf_graph", url=graph_archive.as_uri(), sha256="0" * 64
+        )
     assert not any(cache.iterdir())
     not_inception = tmp_path / "other.tgz"
     write_graph_archive(not_inception, {"softmax/weights": np.zeros((2048, 1008), "float32")})
     with pytest.raises(ValueError, match="not the FID Inception graph"):
         inception.fetch_weights(str(cache), source="tf_graph", url=not_inception.as_uri())
     assert not any(cache.iterdir())
-    path = inception.fetch_weights(str(cache), source="tf_graph", url=graph_archive.as_uri(),
-                                   sha256=digest)
+    path = inception.fetch_weights(
+        str(cache), source="tf_graph", url=graph_archive.as_uri(), sha256=digest
+    )
     assert os.path.basename(path) == inception.GRAPH_FILE
     assert open(path, "rb").read() == graph_archive.read_bytes()
 

@@ -3,8 +3,7 @@ import os
 import numpy as np
 import pytest
 
-from keras_gen.metrics import inception
-from keras_gen.metrics import random_weights
+from keras_gen.metrics import inception, random_weights
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 
@@ -13,8 +12,9 @@ TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 def parity_network():
     fixture = np.load(os.path.join(TESTDATA, "inception_parity.npz"))
     model = inception.build_inception_fid()
-    state = random_weights.random_state_dict(inception.torch_weight_shapes(model),
-                                             int(fixture["weight_seed"]))
+    state = random_weights.random_state_dict(
+        inception.torch_weight_shapes(model), int(fixture["weight_seed"])
+    )
     inception.load_torch_state_dict(model, state)
     return model, fixture
 
@@ -69,8 +69,9 @@ def test_missing_weights_say_which_file_and_where(tmp_path, monkeypatch):
 
 def test_inception_fid_extractor_end_to_end_with_given_weights(parity_network):
     model, fixture = parity_network
-    state = random_weights.random_state_dict(inception.torch_weight_shapes(model),
-                                             int(fixture["weight_seed"]))
+    state = random_weights.random_state_dict(
+        inception.torch_weight_shapes(model), int(fixture["weight_seed"])
+    )
     extractor = inception.InceptionFID(state_dict=state, batch_size=2)
     images = np.random.RandomState(0).uniform(-1, 1, size=(3, 28, 28, 1)).astype("float32")
     out = extractor(images)

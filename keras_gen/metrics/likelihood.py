@@ -16,20 +16,23 @@ import tensorflow as tf
 
 
 def _check(model, data, labels):
-    if not hasattr(model, "importance_log_weights") and not hasattr(
-            model, "log_likelihood_bound"):
+    if not hasattr(model, "importance_log_weights") and not hasattr(model, "log_likelihood_bound"):
         raise ValueError(
             "log_likelihood needs a VAE, BetaVAE, ConditionalVAE or VQVAE. "
-            f"Received: model of type {type(model).__name__}")
+            f"Received: model of type {type(model).__name__}"
+        )
     data = np.asarray(data, "float32")
     if tuple(data.shape[1:]) != model.data_shape or len(data) == 0:
-        raise ValueError(f"`data` must have shape (n, *{model.data_shape}) with n > 0. "
-                         f"Received: data with shape {data.shape}")
+        raise ValueError(
+            f"`data` must have shape (n, *{model.data_shape}) with n > 0. "
+            f"Received: data with shape {data.shape}"
+        )
     if model.likelihood == "bernoulli" and not np.all(np.isin(data, (-1.0, 1.0))):
         raise ValueError(
             "With the Bernoulli likelihood, log p(x) is a probability only for binary data "
             "(values -1 and 1): load it with `keras_gen.data.load(..., binarize=True)` or "
-            "threshold it. Received: data with values other than -1 and 1")
+            "threshold it. Received: data with values other than -1 and 1"
+        )
     if model.conditional:
         labels = model.check_labels(labels, "labels", len(data))
     elif labels is not None:
@@ -37,8 +40,9 @@ def _check(model, data, labels):
     return data, labels
 
 
-def importance_weighted_log_likelihoods(model, data, labels=None, num_importance_samples=1000,
-                                        batch_size=None, seed=0):
+def importance_weighted_log_likelihoods(
+    model, data, labels=None, num_importance_samples=1000, batch_size=None, seed=0
+):
     """Per-example importance-weighted estimates of `log p(x)`, in nats (float64 numpy).
 
     Args and Raises: as for `log_likelihood`.
@@ -46,21 +50,26 @@ def importance_weighted_log_likelihoods(model, data, labels=None, num_importance
     data, labels = _check(model, data, labels)
     k = int(num_importance_samples)
     if k < 1:
-        raise ValueError("`num_importance_samples` must be an int >= 1. "
-                         f"Received: num_importance_samples={num_importance_samples!r}")
+        raise ValueError(
+            "`num_importance_samples` must be an int >= 1. "
+            f"Received: num_importance_samples={num_importance_samples!r}"
+        )
     if not hasattr(model, "importance_log_weights"):
         # A VQ-VAE's posterior is a point mass: its bound needs no sampling.
-        return np.concatenate([
-            model.log_likelihood_bound(tf.constant(data[i:i + 256])).numpy().astype("float64")
-            for i in range(0, len(data), 256)])
+        return np.concatenate(
+            [
+                model.log_likelihood_bound(tf.constant(data[i : i + 256])).numpy().astype("float64")
+                for i in range(0, len(data), 256)
+            ]
+        )
     # About 4,096 decoded samples per call bounds memory whatever K is.
     batch_size = batch_size or max(1, 4096 // k)
     function = _log_weights_function(model, k)
     base = tf.constant([seed, 0], "int64")
     estimates = []
     for i, start in enumerate(range(0, len(data), batch_size)):
-        args = [tf.constant(data[start:start + batch_size])]
-        args.append(tf.constant(labels[start:start + batch_size]) if model.conditional else None)
+        args = [tf.constant(data[start : start + batch_size])]
+        args.append(tf.constant(labels[start : start + batch_size]) if model.conditional else None)
         log_weights = function(*args, tf.random.experimental.stateless_fold_in(base, i))
         log_weights = log_weights.numpy().astype("float64")
         peak = log_weights.max(axis=1, keepdims=True)
@@ -68,8 +77,7 @@ def importance_weighted_log_likelihoods(model, data, labels=None, num_importance
     return np.concatenate(estimates)
 
 
-def log_likelihood(model, data, labels=None, num_importance_samples=1000, batch_size=None,
-                   seed=0):
+def log_likelihood(model, data, labels=None, num_importance_samples=1000, batch_size=None, seed=0):
     """Mean importance-weighted estimate of `log p(x)` over `data`, in nats per example.
 
     For a `VQVAE` (Bernoulli likelihood) it is the bound
@@ -98,8 +106,13 @@ def log_likelihood(model, data, labels=None, num_importance_samples=1000, batch_
     print(keras_gen.metrics.log_likelihood(vae, x, num_importance_samples=1000))
     ```
     """
-    return float(np.mean(importance_weighted_log_likelihoods(
-        model, data, labels, num_importance_samples, batch_size, seed)))
+    return float(
+        np.mean(
+            importance_weighted_log_likelihoods(
+                model, data, labels, num_importance_samples, batch_size, seed
+            )
+        )
+    )
 
 
 def evidence_lower_bound(model, data, labels=None, batch_size=256, seed=0):
@@ -112,8 +125,8 @@ def evidence_lower_bound(model, data, labels=None, batch_size=256, seed=0):
         return float(np.mean(importance_weighted_log_likelihoods(model, data, labels, 1)))
     values = []
     for i, start in enumerate(range(0, len(data), batch_size)):
-        x = tf.constant(data[start:start + batch_size])
-        y = tf.constant(labels[start:start + batch_size]) if model.conditional else None
+        x = tf.constant(data[start : start + batch_size])
+        y = tf.constant(labels[start : start + batch_size]) if model.conditional else None
         seed_i = tf.random.experimental.stateless_fold_in(tf.constant([seed, 1], "int64"), i)
         noise = tf.random.stateless_normal((len(x), model.latent_dim), seed=seed_i)
         reconstruction, kl = model.terms(x, y, noise, training=False)
@@ -129,8 +142,8 @@ def _log_weights_function(model, k):
         object.__setattr__(model, "_log_weights_functions", cache)
     if k not in cache:
         cache[k] = tf.function(
-            lambda x, y, seed: model.importance_log_weights(x, y, k, seed),
-            reduce_retracing=True)
+            lambda x, y, seed: model.importance_log_weights(x, y, k, seed), reduce_retracing=True
+        )
     return cache[k]
 
 

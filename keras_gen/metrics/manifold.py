@@ -4,8 +4,7 @@ import numpy as np
 
 
 def _distances(a, b):
-    squared = (np.sum(a * a, axis=1)[:, None] + np.sum(b * b, axis=1)[None, :]
-               - 2.0 * a @ b.T)
+    squared = np.sum(a * a, axis=1)[:, None] + np.sum(b * b, axis=1)[None, :] - 2.0 * a @ b.T
     return np.sqrt(np.clip(squared, 0.0, None))
 
 
@@ -19,8 +18,10 @@ def _radii(features, k):
 def _check(real, fake, k):
     real, fake = np.float64(real), np.float64(fake)
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
-        raise ValueError(f"`real` and `fake` must have shapes (n, d) and (m, d). "
-                         f"Received: {real.shape} and {fake.shape}")
+        raise ValueError(
+            f"`real` and `fake` must have shapes (n, d) and (m, d). "
+            f"Received: {real.shape} and {fake.shape}"
+        )
     if not isinstance(k, int) or k < 1 or k >= min(len(real), len(fake)):
         raise ValueError(f"`k` must be an int in [1, number of samples). Received: k={k!r}")
     return real, fake

@@ -8,7 +8,6 @@ import hashlib
 import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_gen.metrics import extractors
@@ -22,8 +21,7 @@ def build_mnist_classifier():
     images = keras.Input((28, 28, 1), name="images")
     x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv_0")(images)
     x = keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", name="conv_1")(x)
-    x = keras.layers.Conv2D(128, 3, strides=2, padding="same", activation="relu",
-                            name="conv_2")(x)
+    x = keras.layers.Conv2D(128, 3, strides=2, padding="same", activation="relu", name="conv_2")(x)
     x = keras.layers.Conv2D(64, 3, strides=2, padding="same", activation="relu", name="conv_3")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dropout(0.3, name="dropout")(x)
@@ -65,16 +63,20 @@ class MNISTClassifier:
         if not os.path.exists(self.weights):
             raise FileNotFoundError(
                 f"MNIST classifier weights not found at {self.weights}. They ship with "
-                "keras_gen; run scripts/train_mnist_classifier.py to make them again.")
+                "keras_gen; run scripts/train_mnist_classifier.py to make them again."
+            )
         self.batch_size = batch_size
         self.model = build_mnist_classifier()
         self.model.load_weights(self.weights)
         self.weights_hash = file_hash(self.weights)
         self.feature_dim = FEATURE_DIM
         self._forward = tf.function(
-            lambda x: self.model(tf.image.resize(x, (28, 28)) if x.shape[1:3] != (28, 28)
-                                 else x, training=False),
-            input_signature=None, reduce_retracing=True)
+            lambda x: self.model(
+                tf.image.resize(x, (28, 28)) if x.shape[1:3] != (28, 28) else x, training=False
+            ),
+            input_signature=None,
+            reduce_retracing=True,
+        )
 
     @property
     def protocol(self):

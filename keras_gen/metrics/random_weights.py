@@ -33,5 +33,4 @@ def random_state_dict(shapes, seed):
 
 def random_images(seed, count=2):
     """Inputs already in the network's range: `(count, 299, 299, 3)` in [-1, 1]."""
-    return np.random.RandomState(seed).uniform(-1, 1, size=(count, 299, 299, 3)).astype(
-        np.float32)
+    return np.random.RandomState(seed).uniform(-1, 1, size=(count, 299, 299, 3)).astype(np.float32)

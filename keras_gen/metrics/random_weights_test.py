@@ -4,8 +4,13 @@ from keras_gen.metrics import random_weights
 
 
 def test_same_seed_same_tensors_in_sorted_order():
-    shapes = {"b.conv.weight": (4, 2, 3, 3), "a.bn.running_var": (4,), "a.bn.weight": (4,),
-              "fc.weight": (3, 4), "a.bn.bias": (4,)}
+    shapes = {
+        "b.conv.weight": (4, 2, 3, 3),
+        "a.bn.running_var": (4,),
+        "a.bn.weight": (4,),
+        "fc.weight": (3, 4),
+        "a.bn.bias": (4,),
+    }
     first = random_weights.random_state_dict(shapes, 7)
     second = random_weights.random_state_dict(dict(reversed(list(shapes.items()))), 7)
     for name in shapes:

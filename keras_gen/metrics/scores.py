@@ -22,8 +22,10 @@ def inception_score(logits, splits=10):
     """
     logits = np.float64(logits)
     if logits.ndim != 2 or len(logits) < splits:
-        raise ValueError(f"`logits` must have shape (n, classes) with n >= splits={splits}. "
-                         f"Received: logits with shape {logits.shape}")
+        raise ValueError(
+            f"`logits` must have shape (n, classes) with n >= splits={splits}. "
+            f"Received: logits with shape {logits.shape}"
+        )
     log_p = _log_softmax(logits)
     p = np.exp(log_p)
     scores = []
@@ -60,12 +62,15 @@ def kernel_inception_distance(real, fake, num_subsets=100, subset_size=1000, see
     """
     real, fake = np.float64(real), np.float64(fake)
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
-        raise ValueError(f"`real` and `fake` must have shapes (n, d) and (m, d). "
-                         f"Received: {real.shape} and {fake.shape}")
+        raise ValueError(
+            f"`real` and `fake` must have shapes (n, d) and (m, d). "
+            f"Received: {real.shape} and {fake.shape}"
+        )
     size = min(subset_size, len(real), len(fake))
     if size < 2:
-        raise ValueError(f"KID needs at least 2 samples per set. Received: {len(real)} real, "
-                         f"{len(fake)} fake")
+        raise ValueError(
+            f"KID needs at least 2 samples per set. Received: {len(real)} real, {len(fake)} fake"
+        )
     rng = np.random.RandomState(seed)
     values = []
     for _ in range(num_subsets):

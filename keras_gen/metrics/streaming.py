@@ -10,9 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.metrics import frechet
-from keras_gen.metrics import manifold
-from keras_gen.metrics import scores
+from keras_gen.metrics import frechet, manifold, scores
 from keras_gen.metrics.feature_stats import FeatureStats
 from keras_gen.utils import distribution
 
@@ -41,16 +39,21 @@ class FrechetDistance(keras.metrics.Metric):
     def __init__(self, reference, name="fid", **kwargs):
         super().__init__(name=name, dtype="float64", **kwargs)
         if not isinstance(reference, FeatureStats):
-            raise ValueError("`reference` must be a FeatureStats. "
-                             f"Received: reference of type {type(reference).__name__}")
+            raise ValueError(
+                "`reference` must be a FeatureStats. "
+                f"Received: reference of type {type(reference).__name__}"
+            )
         self.reference = reference
         dim = reference.dim
-        self.count = self.add_variable((), "zeros", dtype="float64", aggregation="sum",
-                                       name="count")
-        self.total = self.add_variable((dim,), "zeros", dtype="float64", aggregation="sum",
-                                       name="total")
-        self.outer = self.add_variable((dim, dim), "zeros", dtype="float64", aggregation="sum",
-                                       name="outer")
+        self.count = self.add_variable(
+            (), "zeros", dtype="float64", aggregation="sum", name="count"
+        )
+        self.total = self.add_variable(
+            (dim,), "zeros", dtype="float64", aggregation="sum", name="total"
+        )
+        self.outer = self.add_variable(
+            (dim, dim), "zeros", dtype="float64", aggregation="sum", name="outer"
+        )
 
     def update_state(self, features):
         features = tf.cast(features, tf.float64)
@@ -70,8 +73,11 @@ class FrechetDistance(keras.metrics.Metric):
         def distance(count, total, outer):
             stats = FeatureStats(self.reference.dim)
             stats.count, stats.total, stats.outer = int(count), total, outer
-            return np.float64(frechet.frechet_distance(
-                self.reference.mean, self.reference.covariance, stats.mean, stats.covariance))
+            return np.float64(
+                frechet.frechet_distance(
+                    self.reference.mean, self.reference.covariance, stats.mean, stats.covariance
+                )
+            )
 
         return tf.numpy_function(distance, [self.count, self.total, self.outer], tf.float64)
 
@@ -92,8 +98,11 @@ def _global_positions(count, features):
     replica); the offset is this replica's place in the global batch.
     """
     batch = distribution.BatchContext(features)
-    positions = tf.cast(count, tf.int64) + tf.cast(batch.offset, tf.int64) + tf.range(
-        tf.cast(batch.local_size, tf.int64))
+    positions = (
+        tf.cast(count, tf.int64)
+        + tf.cast(batch.offset, tf.int64)
+        + tf.range(tf.cast(batch.local_size, tf.int64))
+    )
     return positions, tf.cast(batch.global_size, tf.int64)
 
 
@@ -116,25 +125,35 @@ class InceptionScore(keras.metrics.Metric):
         name: metric name.
     """
 
-    def __init__(self, num_samples, splits=10, num_classes=1008, name="inception_score",
-                 **kwargs):
+    def __init__(self, num_samples, splits=10, num_classes=1008, name="inception_score", **kwargs):
         super().__init__(name=name, dtype="float64", **kwargs)
-        if not isinstance(num_samples, int) or not isinstance(splits, int) \
-                or splits < 1 or num_samples < splits:
-            raise ValueError("`num_samples` and `splits` must be ints with num_samples >= "
-                             f"splits >= 1. Received: num_samples={num_samples!r}, "
-                             f"splits={splits!r}")
+        if (
+            not isinstance(num_samples, int)
+            or not isinstance(splits, int)
+            or splits < 1
+            or num_samples < splits
+        ):
+            raise ValueError(
+                "`num_samples` and `splits` must be ints with num_samples >= "
+                f"splits >= 1. Received: num_samples={num_samples!r}, "
+                f"splits={splits!r}"
+            )
         self.num_samples, self.splits, self.num_classes = num_samples, splits, num_classes
         self.boundaries = tf.constant(
-            [k * num_samples // splits for k in range(1, splits)], tf.int64)
-        self.seen = self.add_variable((), "zeros", dtype="int64",
-                                      aggregation="only_first_replica", name="seen")
-        self.counts = self.add_variable((splits,), "zeros", dtype="float64", aggregation="sum",
-                                        name="counts")
-        self.probabilities = self.add_variable((splits, num_classes), "zeros", dtype="float64",
-                                               aggregation="sum", name="probabilities")
-        self.negentropy = self.add_variable((splits,), "zeros", dtype="float64",
-                                            aggregation="sum", name="negentropy")
+            [k * num_samples // splits for k in range(1, splits)], tf.int64
+        )
+        self.seen = self.add_variable(
+            (), "zeros", dtype="int64", aggregation="only_first_replica", name="seen"
+        )
+        self.counts = self.add_variable(
+            (splits,), "zeros", dtype="float64", aggregation="sum", name="counts"
+        )
+        self.probabilities = self.add_variable(
+            (splits, num_classes), "zeros", dtype="float64", aggregation="sum", name="probabilities"
+        )
+        self.negentropy = self.add_variable(
+            (splits,), "zeros", dtype="float64", aggregation="sum", name="negentropy"
+        )
 
     def update_state(self, logits):
         logits = tf.cast(logits, tf.float64)
@@ -143,11 +162,13 @@ class InceptionScore(keras.metrics.Metric):
         part = tf.searchsorted(self.boundaries, tf.boolean_mask(positions, keep), side="right")
         log_p = tf.nn.log_softmax(tf.boolean_mask(logits, keep))
         p = tf.exp(log_p)
-        self.counts.assign_add(tf.math.unsorted_segment_sum(
-            tf.ones_like(part, tf.float64), part, self.splits))
+        self.counts.assign_add(
+            tf.math.unsorted_segment_sum(tf.ones_like(part, tf.float64), part, self.splits)
+        )
         self.probabilities.assign_add(tf.math.unsorted_segment_sum(p, part, self.splits))
-        self.negentropy.assign_add(tf.math.unsorted_segment_sum(
-            tf.reduce_sum(p * log_p, axis=1), part, self.splits))
+        self.negentropy.assign_add(
+            tf.math.unsorted_segment_sum(tf.reduce_sum(p * log_p, axis=1), part, self.splits)
+        )
         self.seen.assign_add(global_size)
 
     def result(self):
@@ -174,23 +195,31 @@ class _FeatureBuffer(keras.metrics.Metric):
         super().__init__(name=name, dtype="float32", **kwargs)
         self.real = np.asarray(real, "float64")
         if self.real.ndim != 2 or len(self.real) < 2:
-            raise ValueError("`real` must be features of shape (n, d) with n >= 2. "
-                             f"Received: real with shape {self.real.shape}")
+            raise ValueError(
+                "`real` must be features of shape (n, d) with n >= 2. "
+                f"Received: real with shape {self.real.shape}"
+            )
         if not isinstance(capacity, int) or capacity < 2:
             raise ValueError(f"`capacity` must be an int >= 2. Received: capacity={capacity!r}")
         self.capacity = capacity
-        self.rows = self.add_variable((capacity, self.real.shape[1]), "zeros", dtype="float32",
-                                      aggregation="sum", name="rows")
-        self.seen = self.add_variable((), "zeros", dtype="int64",
-                                      aggregation="only_first_replica", name="seen")
+        self.rows = self.add_variable(
+            (capacity, self.real.shape[1]), "zeros", dtype="float32", aggregation="sum", name="rows"
+        )
+        self.seen = self.add_variable(
+            (), "zeros", dtype="int64", aggregation="only_first_replica", name="seen"
+        )
 
     def update_state(self, features):
         features = tf.cast(features, tf.float32)
         positions, global_size = _global_positions(self.seen, features)
         keep = positions < self.capacity
-        self.rows.assign_add(tf.scatter_nd(
-            tf.boolean_mask(positions, keep)[:, None], tf.boolean_mask(features, keep),
-            tf.shape(self.rows, out_type=tf.int64)))
+        self.rows.assign_add(
+            tf.scatter_nd(
+                tf.boolean_mask(positions, keep)[:, None],
+                tf.boolean_mask(features, keep),
+                tf.shape(self.rows, out_type=tf.int64),
+            )
+        )
         self.seen.assign_add(global_size)
 
     def fake_features(self):
@@ -202,7 +231,7 @@ class _FeatureBuffer(keras.metrics.Metric):
         names = self.result_names()
 
         def compute(rows, seen):
-            values = self.compute(self.real, rows[:min(int(seen), self.capacity)])
+            values = self.compute(self.real, rows[: min(int(seen), self.capacity)])
             return [np.float64(v) for v in values]
 
         values = tf.numpy_function(compute, [self.rows, self.seen], [tf.float64, tf.float64])
@@ -221,8 +250,16 @@ class KernelInceptionDistance(_FeatureBuffer):
     on the rows kept, which are the same on one device or many.
     """
 
-    def __init__(self, real, capacity=10_000, num_subsets=100, subset_size=1000, seed=None,
-                 name="kid", **kwargs):
+    def __init__(
+        self,
+        real,
+        capacity=10_000,
+        num_subsets=100,
+        subset_size=1000,
+        seed=None,
+        name="kid",
+        **kwargs,
+    ):
         super().__init__(real, capacity, name, **kwargs)
         self.num_subsets, self.subset_size, self.seed = num_subsets, subset_size, seed
 
@@ -230,8 +267,9 @@ class KernelInceptionDistance(_FeatureBuffer):
         return [self.name, f"{self.name}_std"]
 
     def compute(self, real, fake):
-        return scores.kernel_inception_distance(real, fake, self.num_subsets, self.subset_size,
-                                                self.seed)
+        return scores.kernel_inception_distance(
+            real, fake, self.num_subsets, self.subset_size, self.seed
+        )
 
 
 class PrecisionRecall(_FeatureBuffer):

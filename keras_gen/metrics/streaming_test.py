@@ -20,14 +20,15 @@ def test_streaming_fid_equals_the_function_on_all_features():
     fid = metrics.FrechetDistance(reference)
     for chunk in np.array_split(features, 4):
         fid.update_state(chunk)
-    expected = metrics.frechet_distance(reference.mean, reference.covariance,
-                                        features.mean(0), np.cov(features, rowvar=False))
+    expected = metrics.frechet_distance(
+        reference.mean, reference.covariance, features.mean(0), np.cov(features, rowvar=False)
+    )
     assert float(fid.result()) == pytest.approx(expected, rel=1e-10)
     fid.reset_state()
     assert fid.feature_stats().count == 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _two_replicas():
     # One strategy per process (see tests/distribution_test.py).
     devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
@@ -42,7 +43,8 @@ def test_streaming_state_adds_up_across_two_replicas():
     with strategy.scope():
         fid = metrics.FrechetDistance(reference)
     dataset = strategy.experimental_distribute_dataset(
-        tf.data.Dataset.from_tensor_slices(features).batch(16))
+        tf.data.Dataset.from_tensor_slices(features).batch(16)
+    )
 
     @tf.function
     def update(batch):
@@ -97,20 +99,29 @@ def test_streaming_inception_score_equals_the_function_on_one_and_two_replicas()
     two = _as_floats(_stream(metric, logits, _two_replicas()))
     assert two == pytest.approx(one, rel=1e-9)
     # Order matters for the splits: shuffled logits score differently.
-    shuffled = _as_floats(_stream(metrics.InceptionScore(64, num_classes=12),
-                                  logits[rng.permutation(70)]))
+    shuffled = _as_floats(
+        _stream(metrics.InceptionScore(64, num_classes=12), logits[rng.permutation(70)])
+    )
     assert shuffled["inception_score_std"] != pytest.approx(std, rel=1e-3)
 
 
-@pytest.mark.parametrize("cls, function, names", [
-    (metrics.KernelInceptionDistance,
-     lambda r, f: metrics.kernel_inception_distance(r, f, num_subsets=5, subset_size=20, seed=0),
-     ("kid", "kid_std")),
-    (metrics.PrecisionRecall, metrics.precision_recall, ("precision", "recall")),
-    (metrics.DensityCoverage, metrics.density_coverage, ("density", "coverage")),
-])
-def test_streaming_feature_metrics_equal_the_functions_on_one_and_two_replicas(cls, function,
-                                                                               names):
+@pytest.mark.parametrize(
+    "cls, function, names",
+    [
+        (
+            metrics.KernelInceptionDistance,
+            lambda r, f: metrics.kernel_inception_distance(
+                r, f, num_subsets=5, subset_size=20, seed=0
+            ),
+            ("kid", "kid_std"),
+        ),
+        (metrics.PrecisionRecall, metrics.precision_recall, ("precision", "recall")),
+        (metrics.DensityCoverage, metrics.density_coverage, ("density", "coverage")),
+    ],
+)
+def test_streaming_feature_metrics_equal_the_functions_on_one_and_two_replicas(
+    cls, function, names
+):
     rng = np.random.RandomState(3)
     real = rng.normal(size=(40, 5))
     fake = (rng.normal(size=(52, 5)) + 0.4).astype("float32")

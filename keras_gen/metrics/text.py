@@ -17,16 +17,19 @@ class BitsPerByte(keras.metrics.Metric):
 
     def __init__(self, name="bits_per_byte", **kwargs):
         super().__init__(name=name, dtype="float64", **kwargs)
-        self.total = self.add_variable((), "zeros", dtype="float64", aggregation="sum",
-                                       name="total")
-        self.count = self.add_variable((), "zeros", dtype="float64", aggregation="sum",
-                                       name="count")
+        self.total = self.add_variable(
+            (), "zeros", dtype="float64", aggregation="sum", name="total"
+        )
+        self.count = self.add_variable(
+            (), "zeros", dtype="float64", aggregation="sum", name="count"
+        )
 
     def update_state(self, targets, logits, sample_weight=None):
         if sample_weight is not None:
             raise ValueError("BitsPerByte takes no sample weights. Received: sample_weight")
         cross_entropy = keras.losses.sparse_categorical_crossentropy(
-            tf.cast(targets, "int32"), tf.cast(logits, "float32"), from_logits=True)
+            tf.cast(targets, "int32"), tf.cast(logits, "float32"), from_logits=True
+        )
         self.total.assign_add(tf.reduce_sum(tf.cast(cross_entropy, "float64")))
         self.count.assign_add(tf.cast(tf.size(cross_entropy), "float64"))
 
@@ -51,5 +54,8 @@ def text_metrics(model, dataset):
     for inputs, targets in dataset:
         metric.update_state(targets, model(inputs, training=False))
     bits = float(metric.result())
-    return {"nats_per_byte": bits * math.log(2.0), "bits_per_byte": bits,
-            "perplexity": float(np.exp2(bits))}
+    return {
+        "nats_per_byte": bits * math.log(2.0),
+        "bits_per_byte": bits,
+        "perplexity": float(np.exp2(bits)),
+    }

@@ -28,9 +28,15 @@ import zlib
 import numpy as np
 
 _DTYPES = {
-    "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
-    "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
-    "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_,
+    "FloatStorage": np.float32,
+    "DoubleStorage": np.float64,
+    "HalfStorage": np.float16,
+    "LongStorage": np.int64,
+    "IntStorage": np.int32,
+    "ShortStorage": np.int16,
+    "CharStorage": np.int8,
+    "ByteStorage": np.uint8,
+    "BoolStorage": np.bool_,
     "BFloat16Storage": None,
 }
 _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -38,12 +44,32 @@ _LEGACY_PROTOCOL = 1001
 _ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
 _MAX_NESTING = 64
 # What the pickle machinery raises on a crafted stream; our own checks raise _Malformed.
-_UNPICKLING_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-                      IndexError, KeyError, OverflowError, MemoryError, RecursionError,
-                      struct.error)
+_UNPICKLING_ERRORS = (
+    pickle.UnpicklingError,
+    EOFError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    MemoryError,
+    RecursionError,
+    struct.error,
+)
 # RuntimeError: an encrypted record.
-_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError,
-               NotImplementedError, RuntimeError, OverflowError, MemoryError, struct.error)
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    OverflowError,
+    MemoryError,
+    struct.error,
+)
 # Shapes the layout checks allow but numpy cannot make (over 64 dimensions, sizes past intp).
 _ARRAY_ERRORS = (ValueError, OverflowError, MemoryError)
 _short = reprlib.repr
@@ -97,8 +123,9 @@ def _rebuild_tensor(storage, storage_offset, size, stride):
     return _Tensor(storage, storage_offset, size, stride)
 
 
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
-                       metadata=None):
+def _rebuild_tensor_v2(
+    storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata=None
+):
     return _Tensor(storage, storage_offset, size, stride)
 
 
@@ -138,8 +165,10 @@ class _Unpickler(pickle.Unpickler):
                 return _TENSOR_NAMES[module, name]
             if module == "torch" and name in _DTYPES:
                 return _StorageType(name)
-        raise _Malformed(f"a {self.part} pickle that refers to {_short(f'{module}.{name}')}; "
-                         "only tensor state dicts are read")
+        raise _Malformed(
+            f"a {self.part} pickle that refers to {_short(f'{module}.{name}')}; "
+            "only tensor state dicts are read"
+        )
 
     def persistent_load(self, pid):
         if self.storages is None:
@@ -147,8 +176,10 @@ class _Unpickler(pickle.Unpickler):
         storage = _storage_of(pid, self.legacy)
         known = self.storages.setdefault(storage.key, storage)
         if (known.dtype, known.numel) != (storage.dtype, storage.numel):
-            raise _Malformed(f"storage {_short(storage.key)} referred to as {known.numel} "
-                             f"{known.dtype} and as {storage.numel} {storage.dtype} elements")
+            raise _Malformed(
+                f"storage {_short(storage.key)} referred to as {known.numel} "
+                f"{known.dtype} and as {storage.numel} {storage.dtype} elements"
+            )
         return known
 
 
@@ -159,14 +190,23 @@ def _storage_of(pid, legacy):
         _Malformed: if `pid` is not such a tuple, or it is a view (torch < 0.4).
     """
     length = 6 if legacy else 5
-    if not (isinstance(pid, tuple) and len(pid) == length and pid[0] == "storage"
-            and isinstance(pid[1], _StorageType) and isinstance(pid[2], str)
-            and type(pid[4]) is int and pid[4] >= 0):
-        raise _Malformed(f"a persistent id {_short(pid)}; expected ('storage', "
-                         f"torch.<type>Storage, key, location, element count{', None' * legacy})")
+    if not (
+        isinstance(pid, tuple)
+        and len(pid) == length
+        and pid[0] == "storage"
+        and isinstance(pid[1], _StorageType)
+        and isinstance(pid[2], str)
+        and type(pid[4]) is int
+        and pid[4] >= 0
+    ):
+        raise _Malformed(
+            f"a persistent id {_short(pid)}; expected ('storage', "
+            f"torch.<type>Storage, key, location, element count{', None' * legacy})"
+        )
     if legacy and pid[5] is not None:
-        raise _Malformed(f"a view of storage {_short(pid[2])} (torch < 0.4), "
-                         "which is not supported")
+        raise _Malformed(
+            f"a view of storage {_short(pid[2])} (torch < 0.4), which is not supported"
+        )
     return _Storage(pid[2], pid[1].dtype, pid[4])
 
 
@@ -186,11 +226,13 @@ def _check_opcodes(file, part):
     try:
         for count, (opcode, index, _) in enumerate(pickletools.genops(file)):
             if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT") and index > count:
-                raise _Malformed(f"a {part} pickle that stores memo entry {index} "
-                                 f"at its opcode {count}")
+                raise _Malformed(
+                    f"a {part} pickle that stores memo entry {index} at its opcode {count}"
+                )
     except _UNPICKLING_ERRORS as error:
-        raise _Malformed(f"a {part} pickle that cannot be read "
-                         f"({type(error).__name__}: {error})") from error
+        raise _Malformed(
+            f"a {part} pickle that cannot be read ({type(error).__name__}: {error})"
+        ) from error
     file.seek(start)
 
 
@@ -204,8 +246,9 @@ def _unpickle(file, part, storages=None, legacy=False):
     try:
         return _Unpickler(file, part, storages, legacy).load()
     except _UNPICKLING_ERRORS as error:
-        raise _Malformed(f"a {part} pickle that cannot be read "
-                         f"({type(error).__name__}: {error})") from error
+        raise _Malformed(
+            f"a {part} pickle that cannot be read ({type(error).__name__}: {error})"
+        ) from error
 
 
 def _load_zip(data):
@@ -218,16 +261,18 @@ def _load_zip(data):
             state = _unpickle(io.BytesIO(_read_record(archive, pickle_name)), "data.pkl", refs)
             return state, {key: _zip_storage(archive, prefix, ref) for key, ref in refs.items()}
     except _ZIP_ERRORS as error:
-        raise _Malformed(f"a zip archive that cannot be read ({type(error).__name__}: {error})") \
-            from error
+        raise _Malformed(
+            f"a zip archive that cannot be read ({type(error).__name__}: {error})"
+        ) from error
 
 
 def _data_pkl(archive):
     """The name of the archive's one `<folder>/data.pkl` record."""
     names = [name for name in archive.namelist() if name.endswith("/data.pkl")]
     if len(names) != 1:
-        raise _Malformed(f"a zip archive with {len(names)} <folder>/data.pkl records; "
-                         "expected exactly one")
+        raise _Malformed(
+            f"a zip archive with {len(names)} <folder>/data.pkl records; expected exactly one"
+        )
     return names[0]
 
 
@@ -237,13 +282,16 @@ def _zip_storage(archive, prefix, storage):
     try:
         size = archive.getinfo(name).file_size
     except KeyError:
-        raise _Malformed(f"a zip archive without the record {_short(name)} of a storage "
-                         "that data.pkl refers to") from None
+        raise _Malformed(
+            f"a zip archive without the record {_short(name)} of a storage that data.pkl refers to"
+        ) from None
     itemsize = storage.dtype.itemsize
     if size % itemsize or size // itemsize != storage.numel:
-        raise _Malformed(f"a record {_short(name)} of {size} bytes; data.pkl says it holds "
-                         f"{storage.numel} {storage.dtype} elements "
-                         f"({storage.numel * itemsize} bytes)")
+        raise _Malformed(
+            f"a record {_short(name)} of {size} bytes; data.pkl says it holds "
+            f"{storage.numel} {storage.dtype} elements "
+            f"({storage.numel * itemsize} bytes)"
+        )
     return np.frombuffer(_read_record(archive, name), storage.dtype)
 
 
@@ -251,8 +299,9 @@ def _read_record(archive, name):
     """The bytes of a record, which torch stores uncompressed (deflated ones are read too)."""
     method = archive.getinfo(name).compress_type
     if method not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise _Malformed(f"a record {_short(name)} compressed with method {method}; "
-                         "expected stored or deflated")
+        raise _Malformed(
+            f"a record {_short(name)} compressed with method {method}; expected stored or deflated"
+        )
     return archive.read(name)
 
 
@@ -269,8 +318,10 @@ def _load_legacy(data):
     except _Malformed as error:
         raise _Malformed(f"a file that is not a PyTorch checkpoint: {error}") from error.__cause__
     if magic != _LEGACY_MAGIC:
-        raise _Malformed(f"a file that is not a PyTorch checkpoint: its first pickle is a "
-                         f"{type(magic).__name__}, not torch's magic number")
+        raise _Malformed(
+            f"a file that is not a PyTorch checkpoint: its first pickle is a "
+            f"{type(magic).__name__}, not torch's magic number"
+        )
     protocol = _unpickle(stream, "protocol version")
     if protocol != _LEGACY_PROTOCOL:
         raise _Malformed(f"protocol version {_short(protocol)}; expected {_LEGACY_PROTOCOL}")
@@ -305,20 +356,25 @@ def _legacy_storages(data, position, keys, refs):
     for key in keys:
         storage = refs.get(key) if isinstance(key, str) else None
         if storage is None or key in storages:
-            raise _Malformed(f"storage key {_short(key)}, which the state dict does not refer to "
-                             "or which is given twice")
+            raise _Malformed(
+                f"storage key {_short(key)}, which the state dict does not refer to "
+                "or which is given twice"
+            )
         if len(data) - position < 8:
             raise _Malformed(f"a file that ends before the element count of storage {_short(key)}")
         (count,) = struct.unpack_from("<q", data, position)
         position += 8
         nbytes = count * storage.dtype.itemsize
         if not 0 <= nbytes <= len(data) - position:
-            raise _Malformed(f"storage {_short(key)} of {count} {storage.dtype} elements "
-                             f"({nbytes} bytes), but {len(data) - position} bytes remain "
-                             "in the file")
+            raise _Malformed(
+                f"storage {_short(key)} of {count} {storage.dtype} elements "
+                f"({nbytes} bytes), but {len(data) - position} bytes remain "
+                "in the file"
+            )
         if count != storage.numel:
-            raise _Malformed(f"storage {_short(key)} of {count} elements; the state dict says "
-                             f"{storage.numel}")
+            raise _Malformed(
+                f"storage {_short(key)} of {count} elements; the state dict says {storage.numel}"
+            )
         storages[key] = np.frombuffer(data, storage.dtype, count, position)
         position += nbytes
     missing = sorted(refs.keys() - storages.keys())
@@ -332,15 +388,18 @@ def _materialise(state, storages):
     if not isinstance(state, dict):
         raise _Malformed(f"a state dict pickle that holds a {type(state).__name__}, not a dict")
     return collections.OrderedDict(
-        (name, _value(name, value, storages)) for name, value in _flatten(state, "", set(), 0))
+        (name, _value(name, value, storages)) for name, value in _flatten(state, "", set(), 0)
+    )
 
 
 def _flatten(state, prefix, seen, depth):
     """Yields (dotted name, value) for the leaves of nested dicts, each dict visited once."""
     # A crafted pickle can share or nest dicts to make the names cost exponential time.
     if id(state) in seen or depth > _MAX_NESTING:
-        raise _Malformed(f"a dict at {_short(prefix)} that contains itself, appears twice, "
-                         f"or is nested deeper than {_MAX_NESTING}")
+        raise _Malformed(
+            f"a dict at {_short(prefix)} that contains itself, appears twice, "
+            f"or is nested deeper than {_MAX_NESTING}"
+        )
     seen.add(id(state))
     for key, value in state.items():
         if isinstance(value, dict):
@@ -369,23 +428,29 @@ def _tensor_array(name, tensor, storages):
         _Malformed: if the offset, size or strides reach outside the storage.
     """
     if not isinstance(tensor.storage, _Storage):
-        raise _Malformed(f"tensor {_short(name)} whose storage is a "
-                         f"{type(tensor.storage).__name__}")
+        raise _Malformed(
+            f"tensor {_short(name)} whose storage is a {type(tensor.storage).__name__}"
+        )
     storage = storages[tensor.storage.key]
     offset, size, stride = tensor.offset, tensor.size, tensor.stride
     problem = _layout_problem(offset, size, stride, len(storage))
     if problem:
-        raise _Malformed(f"tensor {_short(name)} with offset {_short(offset)}, size {_short(size)} "
-                         f"and stride {_short(stride)}, whose {problem}")
+        raise _Malformed(
+            f"tensor {_short(name)} with offset {_short(offset)}, size {_short(size)} "
+            f"and stride {_short(stride)}, whose {problem}"
+        )
     strides = tuple(s * storage.itemsize if n > 1 else 0 for n, s in zip(size, stride))
     try:
         if 0 in size:
             return np.zeros(size, storage.dtype)
-        view = np.lib.stride_tricks.as_strided(storage[offset:], shape=size, strides=strides,
-                                               writeable=False)
+        view = np.lib.stride_tricks.as_strided(
+            storage[offset:], shape=size, strides=strides, writeable=False
+        )
     except _ARRAY_ERRORS as error:
-        raise _Malformed(f"tensor {_short(name)} of size {_short(size)} that numpy refuses "
-                         f"({type(error).__name__}: {error})") from error
+        raise _Malformed(
+            f"tensor {_short(name)} of size {_short(size)} that numpy refuses "
+            f"({type(error).__name__}: {error})"
+        ) from error
     return view if view.size > len(storage) else view.copy()
 
 
@@ -447,5 +512,6 @@ def load_state_dict(path):
         return _materialise(state, storages)
     except _Malformed as error:
         message, cause = str(error), error.__cause__
-    raise ValueError(f"Expected a PyTorch state dict of tensors in {path}. "
-                     f"Received: {message}") from cause
+    raise ValueError(
+        f"Expected a PyTorch state dict of tensors in {path}. Received: {message}"
+    ) from cause

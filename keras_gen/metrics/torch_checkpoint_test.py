@@ -15,8 +15,11 @@ from keras_gen.metrics import torch_checkpoint
 # Written by scripts/make_inception_parity_fixture.py with torch.save in both formats.
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 MAGIC = 0x1950A86A20F9469CFC6C
-SYS_INFO = {"protocol_version": 1001, "little_endian": True,
-            "type_sizes": {"short": 2, "int": 4, "long": 4}}
+SYS_INFO = {
+    "protocol_version": 1001,
+    "little_endian": True,
+    "type_sizes": {"short": 2, "int": 4, "long": 4},
+}
 LEGACY_PARTS = ("magic", "protocol", "sys_info", "state", "keys")
 
 
@@ -24,8 +27,9 @@ LEGACY_PARTS = ("magic", "protocol", "sys_info", "state", "keys")
 def test_torch_checkpoint_reader(name):
     state = torch_checkpoint.load_state_dict(os.path.join(TESTDATA, f"state_{name}.pth"))
     assert list(state) == ["conv.weight", "transposed", "bn.running_mean", "steps"]
-    np.testing.assert_array_equal(state["conv.weight"],
-                                  np.arange(24, dtype="float32").reshape(2, 3, 2, 2))
+    np.testing.assert_array_equal(
+        state["conv.weight"], np.arange(24, dtype="float32").reshape(2, 3, 2, 2)
+    )
     np.testing.assert_array_equal(state["transposed"], np.arange(12.0).reshape(3, 4).T)
     assert state["transposed"].dtype == np.float64
     np.testing.assert_array_equal(state["bn.running_mean"], [0.5, -0.5])
@@ -83,8 +87,14 @@ class Tensor:
     def __reduce__(self):
         if self.v1:
             return (_rebuild_tensor, (self.storage, self.offset, self.size, self.stride))
-        args = self.args or (self.storage, self.offset, self.size, self.stride, False,
-                             collections.OrderedDict())
+        args = self.args or (
+            self.storage,
+            self.offset,
+            self.size,
+            self.stride,
+            False,
+            collections.OrderedDict(),
+        )
         return (_rebuild_tensor_v2, args) + ((self.state,) if self.state else ())
 
 
@@ -119,16 +129,24 @@ def _dumps(obj, legacy=False):
     buffer = io.BytesIO()
     _TorchPickler(buffer, legacy).dump(obj)
     here = f"c{__name__}\n".encode()
-    return (buffer.getvalue()
-            .replace(here + b"FloatStorage\n", b"ctorch\nFloatStorage\n")
-            .replace(here + b"_rebuild_tensor_v2\n", b"ctorch._utils\n_rebuild_tensor_v2\n")
-            .replace(here + b"_rebuild_tensor\n", b"ctorch._utils\n_rebuild_tensor\n"))
+    return (
+        buffer.getvalue()
+        .replace(here + b"FloatStorage\n", b"ctorch\nFloatStorage\n")
+        .replace(here + b"_rebuild_tensor_v2\n", b"ctorch._utils\n_rebuild_tensor_v2\n")
+        .replace(here + b"_rebuild_tensor\n", b"ctorch._utils\n_rebuild_tensor\n")
+    )
 
 
 def _legacy_bytes(state, storages, tail=None, **pickles):
     """A legacy stream: five pickles, then each storage as its int64 count and its data."""
-    parts = {"magic": MAGIC, "protocol": 1001, "sys_info": SYS_INFO, "state": state,
-             "keys": [storage.key for storage in storages], **pickles}
+    parts = {
+        "magic": MAGIC,
+        "protocol": 1001,
+        "sys_info": SYS_INFO,
+        "state": state,
+        "keys": [storage.key for storage in storages],
+        **pickles,
+    }
     if tail is None:
         tail = b"".join(struct.pack("<q", s.numel) + s.data for s in storages)
     return b"".join(_dumps(parts[part], legacy=True) for part in LEGACY_PARTS) + tail
@@ -166,21 +184,31 @@ def _assert_refused(path, match, marker=None):
 @pytest.mark.parametrize("kind", ["zip", "legacy"])
 def test_crafted_checkpoint_round_trip(tmp_path, kind):
     storage, big = Storage("0", range(6)), Storage("1", [1.5])
-    state = collections.OrderedDict([
-        ("w", Tensor(storage, 0, (2, 3), (3, 1))),
-        ("w_t", Tensor(storage, 0, (3, 2), (1, 3))),
-        ("tail", Tensor(storage, 4, (2,), (1,), v1=True)),
-        ("scalar", Tensor(storage, 5, (), ())),
-        ("empty", Tensor(storage, 6, (0, 3), (3, 1))),
-        ("row", Tensor(storage, 3, (1, 3), (2 ** 70, 1))),  # a size-1 dim's stride is unused
-        ("expanded", Tensor(big, 0, (4, 5), (0, 0))),
-        ("nested", {"count": 3}),
-    ])
+    state = collections.OrderedDict(
+        [
+            ("w", Tensor(storage, 0, (2, 3), (3, 1))),
+            ("w_t", Tensor(storage, 0, (3, 2), (1, 3))),
+            ("tail", Tensor(storage, 4, (2,), (1,), v1=True)),
+            ("scalar", Tensor(storage, 5, (), ())),
+            ("empty", Tensor(storage, 6, (0, 3), (3, 1))),
+            ("row", Tensor(storage, 3, (1, 3), (2**70, 1))),  # a size-1 dim's stride is unused
+            ("expanded", Tensor(big, 0, (4, 5), (0, 0))),
+            ("nested", {"count": 3}),
+        ]
+    )
     path = _write(tmp_path, _file_bytes(kind, state, [storage, big]))
     loaded = torch_checkpoint.load_state_dict(str(path))
     values = np.arange(6, dtype="float32")
-    assert list(loaded) == ["w", "w_t", "tail", "scalar", "empty", "row", "expanded",
-                            "nested.count"]
+    assert list(loaded) == [
+        "w",
+        "w_t",
+        "tail",
+        "scalar",
+        "empty",
+        "row",
+        "expanded",
+        "nested.count",
+    ]
     np.testing.assert_array_equal(loaded["w"], values.reshape(2, 3))
     np.testing.assert_array_equal(loaded["w_t"], values.reshape(2, 3).T)
     np.testing.assert_array_equal(loaded["tail"], [4, 5])
@@ -206,13 +234,14 @@ def test_code_in_any_pickle_is_not_run(tmp_path, part, how):
         data = _legacy_bytes({"w": tensor, "x": payload}, [storage])
     else:
         data = _legacy_bytes({"w": tensor}, [storage], **{part: payload})
-    _assert_refused(_write(tmp_path, data), r"refers to .*(system|open).*only tensor state dicts",
-                    marker)
+    _assert_refused(
+        _write(tmp_path, data), r"refers to .*(system|open).*only tensor state dicts", marker
+    )
 
 
 LAYOUTS = {
     "oversize": (0, (3, 3), (3, 1), "last element 8 is past the end of a storage of 6"),
-    "huge_stride": (0, (2, 3), (2 ** 62, 1), "past the end of a storage of 6"),
+    "huge_stride": (0, (2, 3), (2**62, 1), "past the end of a storage of 6"),
     "negative_stride": (5, (2, 3), (-3, 1), "negative strides are not supported"),
     "negative_offset": (-1, (2,), (1,), "offset is not an int >= 0"),
     "offset_past_end": (6, (1,), (1,), "last element 6 is past the end"),
@@ -241,14 +270,16 @@ def test_missing_storage_is_refused(tmp_path, kind):
 
 
 STREAM_PROBLEMS = {
-    "count_beyond_file": ({"tail": struct.pack("<q", 10 ** 6) + bytes(24)}, "24 bytes remain"),
-    "huge_count": ({"tail": struct.pack("<q", 2 ** 62)}, "0 bytes remain"),
+    "count_beyond_file": ({"tail": struct.pack("<q", 10**6) + bytes(24)}, "24 bytes remain"),
+    "huge_count": ({"tail": struct.pack("<q", 2**62)}, "0 bytes remain"),
     "negative_count": ({"tail": struct.pack("<q", -1) + bytes(24)}, "-1 float32 elements"),
     "count_is_not_numel": ({"tail": struct.pack("<q", 5) + bytes(24)}, "the state dict says 6"),
     "no_count": ({"tail": b"\x06\x00"}, "ends before the element count"),
     "unreferenced_key": ({"keys": ["0", "9"]}, "'9', which the state dict does not refer to"),
-    "key_twice": ({"keys": ["0", "0"], "tail": 2 * (struct.pack("<q", 6) + bytes(24))},
-                  "given twice"),
+    "key_twice": (
+        {"keys": ["0", "0"], "tail": 2 * (struct.pack("<q", 6) + bytes(24))},
+        "given twice",
+    ),
     "keys_not_a_list": ({"keys": "0"}, "expected a list"),
     "wrong_protocol": ({"protocol": 1000}, "protocol version 1000"),
     "sys_info_not_a_dict": ({"sys_info": [1]}, "system info pickle that is not a dict"),
@@ -290,8 +321,10 @@ def test_storage_referred_to_with_two_sizes_is_refused(tmp_path):
     _assert_refused(_write(tmp_path, _zip_bytes(state, [storage])), "referred to as 6")
 
 
-@pytest.mark.parametrize("case", ["too_few_args", "record_state", "storage_not_a_storage",
-                                  "contains_itself", "shared_dict"])
+@pytest.mark.parametrize(
+    "case",
+    ["too_few_args", "record_state", "storage_not_a_storage", "contains_itself", "shared_dict"],
+)
 def test_malformed_records_are_refused(tmp_path, case):
     storage = Storage("0", range(6))
     if case == "too_few_args":
@@ -310,11 +343,14 @@ def test_malformed_records_are_refused(tmp_path, case):
     _assert_refused(_write(tmp_path, _zip_bytes(state, [storage])), match)
 
 
-@pytest.mark.parametrize("names, match", [
-    ((), "0 <folder>/data.pkl records"),
-    (("archive/data.pkl", "other/data.pkl"), "2 <folder>/data.pkl records"),
-    (("data.pkl",), "0 <folder>/data.pkl records"),
-])
+@pytest.mark.parametrize(
+    "names, match",
+    [
+        ((), "0 <folder>/data.pkl records"),
+        (("archive/data.pkl", "other/data.pkl"), "2 <folder>/data.pkl records"),
+        (("data.pkl",), "0 <folder>/data.pkl records"),
+    ],
+)
 def test_zip_without_one_data_pkl_is_refused(tmp_path, names, match):
     storage = Storage("0", range(6))
     data = _zip_bytes({"w": Tensor(storage, 0, (6,), (1,))}, [storage], names=names)
@@ -331,12 +367,15 @@ def test_zip_storage_of_wrong_length_is_refused(tmp_path, numel, match):
 
 
 @pytest.mark.parametrize("kind", ["zip", "legacy"])
-@pytest.mark.parametrize("pickled, match", [
-    # LONG_BINPUT 2**31 - 1: the C unpickler would first grow its memo to 16 GiB.
-    (b"\x80\x02K\x01r\xff\xff\xff\x7f.", "stores memo entry 2147483647 at its opcode 2"),
-    # BINBYTES8 of 1 TiB: the C unpickler would allocate it before reading.
-    (b"\x80\x04\x8e" + struct.pack("<Q", 2 ** 40) + b".", "expected 1099511627776 bytes"),
-])
+@pytest.mark.parametrize(
+    "pickled, match",
+    [
+        # LONG_BINPUT 2**31 - 1: the C unpickler would first grow its memo to 16 GiB.
+        (b"\x80\x02K\x01r\xff\xff\xff\x7f.", "stores memo entry 2147483647 at its opcode 2"),
+        # BINBYTES8 of 1 TiB: the C unpickler would allocate it before reading.
+        (b"\x80\x04\x8e" + struct.pack("<Q", 2**40) + b".", "expected 1099511627776 bytes"),
+    ],
+)
 def test_pickle_sizes_cannot_exhaust_memory(tmp_path, kind, pickled, match):
     if kind == "zip":
         data = _zip_bytes(None, [], data_pkl=pickled)
@@ -355,8 +394,11 @@ def test_every_truncation_of_the_fixtures_is_refused(tmp_path, name):
         data = f.read()
     path = tmp_path / "truncated.pth"
     # Every byte of the legacy stream; in the zip, the end record (the last 22 bytes) decides.
-    cuts = range(len(data)) if name == "legacy" else [
-        *range(0, len(data) - 64, 16), *range(len(data) - 64, len(data))]
+    cuts = (
+        range(len(data))
+        if name == "legacy"
+        else [*range(0, len(data) - 64, 16), *range(len(data) - 64, len(data))]
+    )
     for cut in cuts:
         path.write_bytes(data[:cut])
         with pytest.raises(ValueError) as info:

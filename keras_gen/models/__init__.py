@@ -1,19 +1,9 @@
 """Training processes: each a `keras.Model` trained with `fit()`."""
 
 from keras_gen.models.diffusion import DiffusionModel
-from keras_gen.models.gan import ACGAN
-from keras_gen.models.gan import DCGAN
-from keras_gen.models.gan import GAN
-from keras_gen.models.gan import LSGAN
-from keras_gen.models.gan import SNGAN
-from keras_gen.models.gan import WGANGP
-from keras_gen.models.gan import ConditionalGAN
-from keras_gen.models.text import GPT
-from keras_gen.models.text import TransformerXL
-from keras_gen.models.vae import VAE
-from keras_gen.models.vae import VQVAE
-from keras_gen.models.vae import BetaVAE
-from keras_gen.models.vae import ConditionalVAE
+from keras_gen.models.gan import ACGAN, DCGAN, GAN, LSGAN, SNGAN, WGANGP, ConditionalGAN
+from keras_gen.models.text import GPT, TransformerXL
+from keras_gen.models.vae import VAE, VQVAE, BetaVAE, ConditionalVAE
 
 MODELS = {
     "gan": GAN,
@@ -43,5 +33,6 @@ def get(identifier):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in MODELS:
         return MODELS[identifier.lower()]
-    raise ValueError(f"Unknown model. Expected one of {sorted(MODELS)}. "
-                     f"Received: model={identifier!r}")
+    raise ValueError(
+        f"Unknown model. Expected one of {sorted(MODELS)}. Received: model={identifier!r}"
+    )

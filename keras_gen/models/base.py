@@ -45,7 +45,8 @@ class GenerativeModel(keras.Model):
         if self.conditional and self.num_classes is None:
             raise ValueError(
                 f"{type(self).__name__} is conditional and needs `num_classes` "
-                f"(an int >= 2). Received: num_classes={num_classes!r}")
+                f"(an int >= 2). Received: num_classes={num_classes!r}"
+            )
         if seed is None:
             seed = epoch_order.resolve_seed(None)  # Keras' rule, seeded by set_random_seed
         self.seed = common.check_positive_int(seed, "seed", minimum=0)
@@ -75,12 +76,14 @@ class GenerativeModel(keras.Model):
             if kwargs.get(key) is not None:
                 raise ValueError(
                     f"{type(self).__name__}.compile() takes only `optimizer`; the loss is "
-                    f"set in the constructor. Received: {key}={kwargs[key]!r}")
+                    f"set in the constructor. Received: {key}={kwargs[key]!r}"
+                )
             kwargs.pop(key, None)
         if optimizer is None:
             raise ValueError(
                 f"{type(self).__name__}.compile() needs `optimizer`, for example "
-                "optimizer=keras.optimizers.Adam(1e-3). Received: optimizer=None")
+                "optimizer=keras.optimizers.Adam(1e-3). Received: optimizer=None"
+            )
         optimizer = keras.optimizers.get(optimizer)
         self._compile_kwargs = dict(kwargs)  # as given: "auto" is resolved again on load
         self._user_optimizer = optimizer
@@ -110,23 +113,28 @@ class GenerativeModel(keras.Model):
         kwargs = dict(kwargs)
         jit_compile = kwargs.get("jit_compile", "auto")
         if jit_compile not in ("auto", True, False):
-            raise ValueError(f"`jit_compile` must be 'auto', True or False. "
-                             f"Received: jit_compile={jit_compile!r}")
+            raise ValueError(
+                f"`jit_compile` must be 'auto', True or False. "
+                f"Received: jit_compile={jit_compile!r}"
+            )
         if jit_compile == "auto":
             on_gpu = bool(tf.config.list_physical_devices("GPU"))
             jit_compile = (
                 not kwargs.get("run_eagerly")
                 and self.distribute_strategy.num_replicas_in_sync == 1
                 and os.environ.get("KERAS_GEN_JIT_COMPILE", "1") != "0"
-                and (on_gpu or self.xla_on_cpu))
+                and (on_gpu or self.xla_on_cpu)
+            )
         kwargs["jit_compile"] = jit_compile
         return kwargs
 
     def get_compile_config(self):
         if not self.compiled or getattr(self, "_user_optimizer", None) is None:
             return None
-        return {"optimizer": keras.saving.serialize_keras_object(self._user_optimizer),
-                **self._compile_kwargs}
+        return {
+            "optimizer": keras.saving.serialize_keras_object(self._user_optimizer),
+            **self._compile_kwargs,
+        }
 
     def compile_from_config(self, config):
         config = dict(config)
@@ -163,7 +171,8 @@ class GenerativeModel(keras.Model):
         # A replica can get no rows of a last, short batch: weight 0, not NaN.
         tracker.update_state(
             tf.math.divide_no_nan(tf.reduce_sum(tf.cast(per_example, "float32")), local),
-            sample_weight=local)
+            sample_weight=local,
+        )
 
     def sampling_seed(self, seed):
         """The base seed of a `generate` call: `seed`, or the next state of `seed_generator`."""
@@ -181,12 +190,14 @@ class GenerativeModel(keras.Model):
         if labels.shape != (num_samples,) or not np.issubdtype(labels.dtype, np.integer):
             raise ValueError(
                 f"`{name}` must hold {num_samples} integer labels. Received: {name} "
-                f"with shape {labels.shape} and dtype {labels.dtype}")
+                f"with shape {labels.shape} and dtype {labels.dtype}"
+            )
         bad = labels[(labels < 0) | (labels >= self.num_classes)]
         if bad.size:
             raise ValueError(
                 f"`{name}` must lie in [0, num_classes={self.num_classes}). "
-                f"Received: {name} containing {np.unique(bad)[:5].tolist()}")
+                f"Received: {name} containing {np.unique(bad)[:5].tolist()}"
+            )
         return labels.astype("int32")
 
     def generation_labels(self, labels, num_samples):
@@ -209,28 +220,31 @@ class GenerativeModel(keras.Model):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         name = type(self).__name__
         if sample_weight is not None:
-            raise ValueError(
-                f"{name} does not take sample weights. Received: sample_weight")
+            raise ValueError(f"{name} does not take sample weights. Received: sample_weight")
         if isinstance(x, (list, tuple)):
             x = x[0]
         shape = tuple(x.shape[1:])
         if shape != self.data_shape:
             raise ValueError(
                 f"The training data must have samples of shape {self.data_shape} "
-                f"(the networks' data shape). Received: x with sample shape {shape}")
+                f"(the networks' data shape). Received: x with sample shape {shape}"
+            )
         if not x.dtype.is_floating:
             raise ValueError(
                 f"{name} trains on float data (images in [-1, 1]); integer data such as "
                 f"uint8 pixels must be scaled first, e.g. x / 127.5 - 1 (keras_gen.data "
-                f"does this). Received: x of dtype {x.dtype.name}")
+                f"does this). Received: x of dtype {x.dtype.name}"
+            )
         if self.conditional and y is None:
             raise ValueError(
                 f"{name} is conditional: pass labels, e.g. "
-                "fit(x=images, y=labels) or a dataset of (images, labels). Received: y=None")
+                "fit(x=images, y=labels) or a dataset of (images, labels). Received: y=None"
+            )
         if not self.conditional and y is not None:
             raise ValueError(
                 f"{name} is not conditional and would ignore labels: pass the data "
-                "alone, e.g. fit(x=images) or a dataset of images. Received: y")
+                "alone, e.g. fit(x=images) or a dataset of images. Received: y"
+            )
         x = tf.cast(x, self.compute_dtype)
         if not self.conditional:
             return x, None
@@ -257,7 +271,9 @@ class GenerativeModel(keras.Model):
             low, high = tf.reduce_min(x), tf.reduce_max(x)
             step_guard.require(
                 tf.logical_and(low >= expected[0] - 1e-3, high <= expected[1] + 1e-3),
-                "data_range", tf.stack([low, high]))
+                "data_range",
+                tf.stack([low, high]),
+            )
         step_guard.require_finite("x", x)
         return step_guard, labels
 
@@ -291,11 +307,14 @@ class GenerativeModel(keras.Model):
             kwargs.setdefault("shuffle", False)
         first = [guard.StopOnBadStep(), epoch_order.EpochOrder()]
         counter = _CountSteps()
-        history = super().fit(x, y, *args, callbacks=[*first, *(callbacks or []), counter],
-                              **kwargs)
+        history = super().fit(
+            x, y, *args, callbacks=[*first, *(callbacks or []), counter], **kwargs
+        )
         if counter.epochs and not counter.steps:
-            raise ValueError("The training data yielded no batch: nothing was trained. "
-                             "Received: an empty dataset or generator")
+            raise ValueError(
+                "The training data yielded no batch: nothing was trained. "
+                "Received: an empty dataset or generator"
+            )
         return history
 
     def _check_arrays(self, x, y):
@@ -305,26 +324,30 @@ class GenerativeModel(keras.Model):
         if tuple(x.shape[1:]) != self.data_shape:
             raise ValueError(
                 f"`x` must hold samples of shape {self.data_shape}, the networks' "
-                f"data shape. Received: x with shape {x.shape}")
+                f"data shape. Received: x with shape {x.shape}"
+            )
         if not np.issubdtype(x.dtype, np.floating):
             raise ValueError(
                 f"{name} trains on float data (images in [-1, 1]); scale integer data first, "
-                f"e.g. x / 127.5 - 1 for uint8 pixels. Received: x of dtype {x.dtype}")
+                f"e.g. x / 127.5 - 1 for uint8 pixels. Received: x of dtype {x.dtype}"
+            )
         expected = self.data_range()
         if expected is not None and (x.min() < expected[0] - 1e-3 or x.max() > expected[1] + 1e-3):
             raise ValueError(
                 f"{name} needs training data in [{expected[0]:g}, {expected[1]:g}] (the range "
-                f"of its generator's output). Received: x in [{x.min():.4g}, {x.max():.4g}]")
+                f"of its generator's output). Received: x in [{x.min():.4g}, {x.max():.4g}]"
+            )
         if not self.conditional:
             if y is not None:
                 raise ValueError(
                     f"{name} is not conditional and would ignore labels: call fit(x) "
-                    "without `y`. Received: y")
+                    "without `y`. Received: y"
+                )
             return
         if y is None:
             raise ValueError(
-                f"{name} is conditional: pass `y` with one label "
-                "per sample. Received: y=None")
+                f"{name} is conditional: pass `y` with one label per sample. Received: y=None"
+            )
         self.check_labels(np.asarray(y), "y", len(x))
 
     # ------------------------------------------------------------------ sampling
@@ -337,7 +360,8 @@ class GenerativeModel(keras.Model):
         """Maps prior latents (and labels) to float32 samples; the hook behind `generate`."""
         raise TypeError(
             f"{type(self).__name__} does not sample from prior latents; its `generate` "
-            "says how it samples.")
+            "says how it samples."
+        )
 
     def generate(self, num_samples, seed=None, labels=None, batch_size=None):
         """Draws new samples from the model.
@@ -355,8 +379,7 @@ class GenerativeModel(keras.Model):
             for tanh generators and Bernoulli decoders).
         """
         common.check_positive_int(num_samples, "num_samples")
-        batch_size = common.check_positive_int(
-            batch_size or min(num_samples, 256), "batch_size")
+        batch_size = common.check_positive_int(batch_size or min(num_samples, 256), "batch_size")
         base_seed = self.sampling_seed(seed)
         labels = self.generation_labels(labels, num_samples)
         function = self._generate_function()
@@ -364,10 +387,11 @@ class GenerativeModel(keras.Model):
         for i, start in enumerate(range(0, num_samples, batch_size)):
             size = min(batch_size, num_samples - start)
             latents = self.sample_latents(
-                size, tf.random.experimental.stateless_fold_in(base_seed, i))
+                size, tf.random.experimental.stateless_fold_in(base_seed, i)
+            )
             args = (latents,)
             if self.conditional:
-                args += (tf.constant(labels[start:start + size]),)
+                args += (tf.constant(labels[start : start + size]),)
             outputs.append(function(*args).numpy())
         return np.concatenate(outputs, axis=0)
 
@@ -377,16 +401,21 @@ class GenerativeModel(keras.Model):
             signature = [tf.TensorSpec([None, self.latent_dim], tf.float32)]
             if self.conditional:
                 signature.append(tf.TensorSpec([None], tf.int32))
-            self._sample_function = tf.function(self.samples_from_latents,
-                                                input_signature=signature)
+            self._sample_function = tf.function(
+                self.samples_from_latents, input_signature=signature
+            )
         return self._sample_function
 
     # ------------------------------------------------------------------ saving
 
     def get_config(self):
         config = super().get_config()
-        config.update({name: keras.saving.serialize_keras_object(getattr(self, name))
-                       for name in self.nested_models})
+        config.update(
+            {
+                name: keras.saving.serialize_keras_object(getattr(self, name))
+                for name in self.nested_models
+            }
+        )
         return config
 
     @classmethod
@@ -445,12 +474,15 @@ def check_label_tensor(y, num_classes):
     if not (y.dtype.is_integer):
         raise ValueError(
             "Labels must be integer class ids (float labels would be truncated). "
-            f"Received: labels of dtype {y.dtype.name}")
-    if y.shape.rank is not None and (y.shape.rank > 2 or (
-            y.shape.rank == 2 and y.shape[1] not in (1, None))):
+            f"Received: labels of dtype {y.dtype.name}"
+        )
+    if y.shape.rank is not None and (
+        y.shape.rank > 2 or (y.shape.rank == 2 and y.shape[1] not in (1, None))
+    ):
         raise ValueError(
             f"Labels must be class ids of shape (batch,), not one-hot vectors. Received: "
-            f"labels of shape {tuple(y.shape)} (num_classes={num_classes})")
+            f"labels of shape {tuple(y.shape)} (num_classes={num_classes})"
+        )
     return tf.reshape(tf.cast(y, "int32"), [-1])
 
 
@@ -464,8 +496,7 @@ def loss_scaled(optimizer):
 def output_range(network):
     """`(low, high)` of a network whose last layer ends in tanh or sigmoid, else None."""
     activation = getattr(network.layers[-1], "activation", None) if network.layers else None
-    return {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(
-        getattr(activation, "__name__", None))
+    return {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}.get(getattr(activation, "__name__", None))
 
 
 def describe(network):
@@ -489,11 +520,13 @@ def builds_default_networks(model, data_shape, **networks):
     if (a is None) != (b is None):
         raise ValueError(
             f"Pass both `{first}` and `{second}`, or neither (with `data_shape`). "
-            f"Received: {first}={describe(a)}, {second}={describe(b)}")
+            f"Received: {first}={describe(a)}, {second}={describe(b)}"
+        )
     if a is not None:
         return False
     if data_shape is None:
         raise ValueError(
             f"{type(model).__name__} needs `{first}` and `{second}`, or `data_shape` to build "
-            f"default networks. Received: {first}=None, {second}=None, data_shape=None")
+            f"default networks. Received: {first}=None, {second}=None, data_shape=None"
+        )
     return True

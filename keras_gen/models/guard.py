@@ -25,9 +25,11 @@ _BIT = {name: 1 << i for i, name in enumerate(REASONS)}
 
 def make_status():
     """The `(flags, details)` variables a model's steps report into (created in its strategy scope)."""
-    kwargs = dict(trainable=False,
-                  synchronization=tf.VariableSynchronization.ON_WRITE,
-                  aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    kwargs = dict(
+        trainable=False,
+        synchronization=tf.VariableSynchronization.ON_WRITE,
+        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+    )
     flags = tf.Variable(0, dtype=tf.int32, name="step_status", **kwargs)
     details = tf.Variable(np.zeros(2 * len(REASONS), "float32"), name="step_details", **kwargs)
     return flags, details
@@ -89,14 +91,17 @@ class StepGuard:
         good = tf.constant(True)
         for tensor in tensors:
             if tensor is not None:
-                good = tf.logical_and(good, tf.reduce_all(tf.math.is_finite(
-                    tf.cast(tensor, "float32"))))
+                good = tf.logical_and(
+                    good, tf.reduce_all(tf.math.is_finite(tf.cast(tensor, "float32")))
+                )
         good = self.require(good, "non_finite")
         index = float(len(self.finite_names))
         self.finite_names.append(name)
         self._first_non_finite = tf.where(
             tf.logical_and(self._first_non_finite < 0, tf.logical_not(good)),
-            index, self._first_non_finite)
+            index,
+            self._first_non_finite,
+        )
         self.details[REASONS.index("non_finite")] = tf.stack([self._first_non_finite] * 2)
         return good
 
@@ -130,6 +135,7 @@ def apply_if(ok, optimizer, gradients, variables):
     does, because a replica-context `cond` cannot hold the optimizer's
     `merge_call`.
     """
+
     def cross_replica(strategy, ok, gradients):
         ok = strategy.experimental_local_results(ok)[0]
 
@@ -143,40 +149,51 @@ def apply_if(ok, optimizer, gradients, variables):
 
 def describe_failure(model, flags, details, batch):
     """The error for a step whose `flags` are set: NonFiniteLossError or ValueError."""
-    found = {name: details[2 * i: 2 * i + 2] for i, name in enumerate(REASONS)
-             if flags & _BIT[name]}
-    where = (f"at batch {batch}; the update of that batch was skipped, so the model "
-             "is as it was before it")
+    found = {
+        name: details[2 * i : 2 * i + 2] for i, name in enumerate(REASONS) if flags & _BIT[name]
+    }
+    where = (
+        f"at batch {batch}; the update of that batch was skipped, so the model "
+        "is as it was before it"
+    )
     name = type(model).__name__
     if "labels" in found:
         low, high = found["labels"]
         return ValueError(
             f"{name} needs integer labels in [0, num_classes={model.num_classes}) {where}. "
-            f"Received: labels in [{low:g}, {high:g}]")
+            f"Received: labels in [{low:g}, {high:g}]"
+        )
     if "tokens" in found:
         low, high = found["tokens"]
         return ValueError(
             f"{name} needs token ids in [0, vocabulary_size={model.vocabulary_size}) {where}. "
-            f"Received: tokens in [{low:g}, {high:g}]")
+            f"Received: tokens in [{low:g}, {high:g}]"
+        )
     if "sequence_length" in found:
         return ValueError(
             f"{name} takes sequences of at most {model.data_shape[0]} tokens {where}. "
-            f"Received: sequences of {found['sequence_length'][1]:g} tokens")
+            f"Received: sequences of {found['sequence_length'][1]:g} tokens"
+        )
     if "non_finite" in found:
         names = getattr(model, "finite_check_names", ())
         index = int(found["non_finite"][0])
         what = names[index] if 0 <= index < len(names) else "a loss or gradient"
         return NonFiniteLossError(
             f"{name}: `{what}` held NaN or infinite values {where}. "
-            + ("Check the data for NaN." if what == "x" else "Lower the learning rates, "
-               "or check the data."))
+            + (
+                "Check the data for NaN."
+                if what == "x"
+                else "Lower the learning rates, or check the data."
+            )
+        )
     if "data_range" in found:
         low, high = found["data_range"]
         expected = model.data_range()
         return ValueError(
             f"{name} needs training data in [{expected[0]:g}, {expected[1]:g}] (the range of "
             f"its generator's output) {where}. Scale the data, e.g. x / 127.5 - 1 for 8-bit "
-            f"images. Received: x in [{low:.4g}, {high:.4g}]")
+            f"images. Received: x in [{low:.4g}, {high:.4g}]"
+        )
     return NonFiniteLossError(f"{name}: the step failed a check {where}.")
 
 
@@ -200,4 +217,5 @@ class StopOnBadStep(keras.callbacks.Callback):
                 raise NonFiniteLossError(
                     f"`{name}` became {value.reshape(-1)[0]} at batch {batch}; "
                     "training stopped before any later callback (checkpoints "
-                    "included) ran. Lower the learning rates or check the data.")
+                    "included) ran. Lower the learning rates or check the data."
+                )

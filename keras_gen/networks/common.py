@@ -22,9 +22,7 @@ def check_data_shape(data_shape, ranks=(1, 3), name="data_shape"):
 
 def check_positive_int(value, name, minimum=1):
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}"
-        )
+        raise ValueError(f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}")
     return value
 
 
@@ -51,8 +49,9 @@ def generator_inputs(latent_dim, num_classes, embedding_dim=None):
     if not num_classes:
         return latents, latents
     labels = label_input()
-    embedded = keras.layers.Embedding(num_classes, embedding_dim or latent_dim,
-                                      name="label_embedding")(labels)
+    embedded = keras.layers.Embedding(
+        num_classes, embedding_dim or latent_dim, name="label_embedding"
+    )(labels)
     return [latents, labels], keras.layers.Concatenate(name="condition")([latents, embedded])
 
 
@@ -60,7 +59,8 @@ def check_conditioning(conditioning):
     if conditioning not in ("projection", "auxiliary"):
         raise ValueError(
             "`conditioning` must be 'projection' or 'auxiliary'. "
-            f"Received: conditioning={conditioning!r}")
+            f"Received: conditioning={conditioning!r}"
+        )
 
 
 def maybe_spectral_norm(layer, spectral_norm):
@@ -69,8 +69,7 @@ def maybe_spectral_norm(layer, spectral_norm):
     return keras.layers.SpectralNormalization(layer, name=f"sn_{layer.name}")
 
 
-def discriminator_head(inputs, features, labels, num_classes, conditioning,
-                       spectral_norm, name):
+def discriminator_head(inputs, features, labels, num_classes, conditioning, spectral_norm, name):
     """Logit (and class logits) on top of a discriminator's features.
 
     Unconditional: `psi(h)`. Projection (Miyato & Koyama 2018,
@@ -80,15 +79,16 @@ def discriminator_head(inputs, features, labels, num_classes, conditioning,
     """
     logits = maybe_spectral_norm(keras.layers.Dense(1, name="logit"), spectral_norm)(features)
     if labels is not None:
-        embed = keras.layers.Embedding(num_classes, features.shape[-1],
-                                       name="class_projection")
+        embed = keras.layers.Embedding(num_classes, features.shape[-1], name="class_projection")
         inner = keras.layers.Dot(axes=1, name="projection")([embed(labels), features])
         logits = keras.layers.Add(name="logits")([logits, inner])
     logits = keras.layers.Activation("linear", dtype="float32", name="float32_logits")(logits)
     if num_classes and conditioning == "auxiliary":
-        classes = maybe_spectral_norm(keras.layers.Dense(num_classes, name="class_logits"),
-                            spectral_norm)(features)
-        classes = keras.layers.Activation("linear", dtype="float32",
-                                          name="float32_class_logits")(classes)
+        classes = maybe_spectral_norm(
+            keras.layers.Dense(num_classes, name="class_logits"), spectral_norm
+        )(features)
+        classes = keras.layers.Activation("linear", dtype="float32", name="float32_class_logits")(
+            classes
+        )
         return keras.Model(inputs[0], [logits, classes], name=name)
     return keras.Model(inputs if len(inputs) > 1 else inputs[0], logits, name=name)

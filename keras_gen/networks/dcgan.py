@@ -33,8 +33,15 @@ def _normalization(kind, name):
     return None
 
 
-def dcgan_generator(latent_dim, data_shape, num_classes=None, base_filters=64,
-                    kernel_size=4, embedding_dim=None, name="dcgan_generator"):
+def dcgan_generator(
+    latent_dim,
+    data_shape,
+    num_classes=None,
+    base_filters=64,
+    kernel_size=4,
+    embedding_dim=None,
+    name="dcgan_generator",
+):
     """Transposed-convolution generator for images.
 
     Latents go through a dense layer to a `s x s` map (s = 7 for 28x28, 4 for
@@ -74,20 +81,28 @@ def dcgan_generator(latent_dim, data_shape, num_classes=None, base_filters=64,
     for i in range(stages - 1):
         width //= 2
         x = keras.layers.Conv2DTranspose(
-            width, kernel_size, strides=2, padding="same", use_bias=False,
-            name=f"up_{i}")(x)
+            width, kernel_size, strides=2, padding="same", use_bias=False, name=f"up_{i}"
+        )(x)
         x = keras.layers.BatchNormalization(name=f"up_{i}_bn")(x)
         x = keras.layers.ReLU(name=f"up_{i}_relu")(x)
     x = keras.layers.Conv2DTranspose(
-        data_shape[-1], kernel_size, strides=2, padding="same", name="to_image")(x)
+        data_shape[-1], kernel_size, strides=2, padding="same", name="to_image"
+    )(x)
     x = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
     return keras.Model(inputs, x, name=name)
 
 
-def dcgan_discriminator(data_shape, num_classes=None, base_filters=64,
-                        kernel_size=4, normalization=None, spectral_norm=False,
-                        conditioning="projection", dropout=0.0,
-                        name="dcgan_discriminator"):
+def dcgan_discriminator(
+    data_shape,
+    num_classes=None,
+    base_filters=64,
+    kernel_size=4,
+    normalization=None,
+    spectral_norm=False,
+    conditioning="projection",
+    dropout=0.0,
+    name="dcgan_discriminator",
+):
     """Strided-convolution discriminator for images, returning logits.
 
     Stride-2 convolutions with LeakyReLU 0.2 halve the size while doubling the
@@ -120,7 +135,8 @@ def dcgan_discriminator(data_shape, num_classes=None, base_filters=64,
     if normalization not in _NORMALIZATIONS:
         raise ValueError(
             f"`normalization` must be one of {_NORMALIZATIONS}. "
-            f"Received: normalization={normalization!r}")
+            f"Received: normalization={normalization!r}"
+        )
     common.check_conditioning(conditioning)
     stages, _ = _num_stages(data_shape, "data_shape")
 
@@ -131,8 +147,7 @@ def dcgan_discriminator(data_shape, num_classes=None, base_filters=64,
         inputs.append(labels)
     x, width = images, base_filters
     for i in range(stages):
-        conv = keras.layers.Conv2D(width, kernel_size, strides=2, padding="same",
-                                   name=f"down_{i}")
+        conv = keras.layers.Conv2D(width, kernel_size, strides=2, padding="same", name=f"down_{i}")
         x = common.maybe_spectral_norm(conv, spectral_norm)(x)
         norm = _normalization(normalization, f"down_{i}_norm") if i > 0 else None
         if norm is not None:
@@ -142,5 +157,6 @@ def dcgan_discriminator(data_shape, num_classes=None, base_filters=64,
             x = keras.layers.Dropout(dropout, name=f"down_{i}_dropout")(x)
         width *= 2
     features = keras.layers.Flatten(name="features")(x)
-    return common.discriminator_head(inputs, features, labels, num_classes,
-                                     conditioning, spectral_norm, name)
+    return common.discriminator_head(
+        inputs, features, labels, num_classes, conditioning, spectral_norm, name
+    )

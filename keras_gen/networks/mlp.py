@@ -15,9 +15,17 @@ def _activation(name, index):
     raise ValueError(f"`activation` must be 'leaky_relu' or 'relu'. Received: activation={name!r}")
 
 
-def mlp_generator(latent_dim, data_shape, hidden_units=(256, 256), num_classes=None,
-                  embedding_dim=None, activation="leaky_relu", normalization=None,
-                  output_activation="tanh", name="mlp_generator"):
+def mlp_generator(
+    latent_dim,
+    data_shape,
+    hidden_units=(256, 256),
+    num_classes=None,
+    embedding_dim=None,
+    activation="leaky_relu",
+    normalization=None,
+    output_activation="tanh",
+    name="mlp_generator",
+):
     """Fully connected generator: latents -> hidden (LeakyReLU 0.2) -> tanh data.
 
     Args:
@@ -44,11 +52,14 @@ def mlp_generator(latent_dim, data_shape, hidden_units=(256, 256), num_classes=N
     data_shape = common.check_data_shape(data_shape, ranks=(1, 2, 3))
     num_classes = common.check_num_classes(num_classes)
     if normalization not in (None, "batch"):
-        raise ValueError("`normalization` must be None or 'batch'. "
-                         f"Received: normalization={normalization!r}")
+        raise ValueError(
+            f"`normalization` must be None or 'batch'. Received: normalization={normalization!r}"
+        )
     if output_activation not in ("tanh", None):
-        raise ValueError("`output_activation` must be 'tanh' or None. "
-                         f"Received: output_activation={output_activation!r}")
+        raise ValueError(
+            "`output_activation` must be 'tanh' or None. "
+            f"Received: output_activation={output_activation!r}"
+        )
     inputs, x = common.generator_inputs(latent_dim, num_classes, embedding_dim)
     for i, units in enumerate(hidden_units):
         x = keras.layers.Dense(units, name=f"dense_{i}")(x)
@@ -56,16 +67,23 @@ def mlp_generator(latent_dim, data_shape, hidden_units=(256, 256), num_classes=N
             x = keras.layers.BatchNormalization(name=f"batch_norm_{i}")(x)
         x = _activation(activation, i)(x)
     x = keras.layers.Dense(math.prod(data_shape), name="data")(x)
-    x = keras.layers.Activation(output_activation or "linear", dtype="float32",
-                                name=output_activation or "linear")(x)
+    x = keras.layers.Activation(
+        output_activation or "linear", dtype="float32", name=output_activation or "linear"
+    )(x)
     if len(data_shape) > 1:
         x = keras.layers.Reshape(data_shape, name="reshape")(x)
     return keras.Model(inputs, x, name=name)
 
 
-def mlp_discriminator(data_shape, hidden_units=(256, 256), num_classes=None,
-                      spectral_norm=False, conditioning="projection", activation="leaky_relu",
-                      name="mlp_discriminator"):
+def mlp_discriminator(
+    data_shape,
+    hidden_units=(256, 256),
+    num_classes=None,
+    spectral_norm=False,
+    conditioning="projection",
+    activation="leaky_relu",
+    name="mlp_discriminator",
+):
     """Fully connected discriminator returning one logit per example.
 
     Args:
@@ -98,5 +116,6 @@ def mlp_discriminator(data_shape, hidden_units=(256, 256), num_classes=None,
             dense = keras.layers.SpectralNormalization(dense, name=f"sn_dense_{i}")
         x = dense(x)
         x = _activation(activation, i)(x)
-    return common.discriminator_head(inputs, x, labels, num_classes, conditioning,
-                                     spectral_norm, name)
+    return common.discriminator_head(
+        inputs, x, labels, num_classes, conditioning, spectral_norm, name
+    )

@@ -1,6 +1,6 @@
 import numpy as np
-import tensorflow as tf
 import pytest
+import tensorflow as tf
 
 from keras_gen import networks
 
@@ -26,8 +26,14 @@ def test_mlp_pair_for_points_and_flat_images():
 
 
 def test_mlp_options_for_toy_data():
-    g = networks.mlp_generator(2, (2,), hidden_units=(8, 8), activation="relu",
-                               normalization="batch", output_activation=None)
+    g = networks.mlp_generator(
+        2,
+        (2,),
+        hidden_units=(8, 8),
+        activation="relu",
+        normalization="batch",
+        output_activation=None,
+    )
     names = [layer.__class__.__name__ for layer in g.layers]
     assert names.count("BatchNormalization") == 2 and names.count("ReLU") == 2
     assert g.layers[-1].name == "linear"
@@ -48,8 +54,14 @@ def test_variational_and_diffusion_networks_fit_image_shapes(shape):
     codes = networks.vq_encoder(shape, 4)(np.zeros((2, *shape), "float32"))
     assert tuple(codes.shape) == (2, shape[0] // 4, shape[1] // 4, 4)
     assert networks.vq_decoder(codes.shape[1:], shape).output_shape == (None, *shape)
-    unet = networks.unet(shape, base_channels=8, channel_multipliers=(1, 2), groups=4,
-                         attention_resolutions=(shape[0] // 2,), num_classes=3)
+    unet = networks.unet(
+        shape,
+        base_channels=8,
+        channel_multipliers=(1, 2),
+        groups=4,
+        attention_resolutions=(shape[0] // 2,),
+        num_classes=3,
+    )
     out = unet([np.zeros((2, *shape), "float32"), np.array([0.0, 999.0], "float32"), labels])
     assert tuple(out.shape) == (2, *shape)
 
@@ -58,15 +70,17 @@ def test_projection_discriminator_depends_on_labels():
     d = networks.dcgan_discriminator((28, 28, 1), num_classes=10, base_filters=8)
     x = np.random.normal(size=(2, 28, 28, 1)).astype("float32")
     d.get_layer("class_projection").set_weights(
-        [np.random.normal(size=d.get_layer("class_projection").weights[0].shape)])
+        [np.random.normal(size=d.get_layer("class_projection").weights[0].shape)]
+    )
     a = d([x, np.array([0, 0])]).numpy()
     b = d([x, np.array([3, 3])]).numpy()
     assert not np.allclose(a, b)
 
 
 def test_auxiliary_discriminator_returns_class_logits():
-    d = networks.dcgan_discriminator((28, 28, 1), num_classes=10, conditioning="auxiliary",
-                                     base_filters=8)
+    d = networks.dcgan_discriminator(
+        (28, 28, 1), num_classes=10, conditioning="auxiliary", base_filters=8
+    )
     logits, classes = d(np.zeros((2, 28, 28, 1), "float32"))
     assert tuple(logits.shape) == (2, 1) and tuple(classes.shape) == (2, 10)
 
@@ -77,25 +91,34 @@ def test_spectral_norm_wraps_every_weight_layer():
     assert len(wrapped) == 4  # three convolutions and the logit
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: networks.dcgan_generator(16, (30, 30, 1)), r"data_shape=\(30, 30, 1\)"),
-    (lambda: networks.dcgan_generator(16, (28, 32, 1)), r"data_shape=\(28, 32, 1\)"),
-    (lambda: networks.dcgan_discriminator((28, 28)), r"data_shape=\(28, 28\)"),
-    (lambda: networks.mlp_generator(0, (2,)), "latent_dim=0"),
-    (lambda: networks.dcgan_discriminator((28, 28, 1), normalization="group"),
-     "normalization='group'"),
-    (lambda: networks.mlp_discriminator((2,), num_classes=1), "num_classes=1"),
-    (lambda: networks.mlp_generator(2, (2,), activation="elu"), "activation='elu'"),
-    (lambda: networks.mlp_generator(2, (2,), normalization="layer"), "normalization='layer'"),
-    (lambda: networks.mlp_generator(2, (2,), output_activation="sigmoid"),
-     "output_activation='sigmoid'"),
-    (lambda: networks.conv_encoder((30, 30, 1), 4), r"data_shape=\(30, 30, 1\)"),
-    (lambda: networks.unet((28, 28, 1), channel_multipliers=(1, 2, 2, 2)),
-     r"image_shape=\(28, 28, 1\)"),
-    (lambda: networks.unet((28, 28, 1), base_channels=12, groups=8), "groups=8"),
-    (lambda: networks.vq_decoder((7, 7, 4), (32, 32, 1)), "grid_shape"),
-    (lambda: networks.code_transformer(1, 4), "num_embeddings=1"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: networks.dcgan_generator(16, (30, 30, 1)), r"data_shape=\(30, 30, 1\)"),
+        (lambda: networks.dcgan_generator(16, (28, 32, 1)), r"data_shape=\(28, 32, 1\)"),
+        (lambda: networks.dcgan_discriminator((28, 28)), r"data_shape=\(28, 28\)"),
+        (lambda: networks.mlp_generator(0, (2,)), "latent_dim=0"),
+        (
+            lambda: networks.dcgan_discriminator((28, 28, 1), normalization="group"),
+            "normalization='group'",
+        ),
+        (lambda: networks.mlp_discriminator((2,), num_classes=1), "num_classes=1"),
+        (lambda: networks.mlp_generator(2, (2,), activation="elu"), "activation='elu'"),
+        (lambda: networks.mlp_generator(2, (2,), normalization="layer"), "normalization='layer'"),
+        (
+            lambda: networks.mlp_generator(2, (2,), output_activation="sigmoid"),
+            "output_activation='sigmoid'",
+        ),
+        (lambda: networks.conv_encoder((30, 30, 1), 4), r"data_shape=\(30, 30, 1\)"),
+        (
+            lambda: networks.unet((28, 28, 1), channel_multipliers=(1, 2, 2, 2)),
+            r"image_shape=\(28, 28, 1\)",
+        ),
+        (lambda: networks.unet((28, 28, 1), base_channels=12, groups=8), "groups=8"),
+        (lambda: networks.vq_decoder((7, 7, 4), (32, 32, 1)), "grid_shape"),
+        (lambda: networks.code_transformer(1, 4), "num_embeddings=1"),
+    ],
+)
 def test_bad_arguments_are_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -15,11 +15,18 @@ import tensorflow as tf
 def set_heads(block, hidden_dim, num_heads, dropout, even=False):
     """Checks that `hidden_dim` splits into `num_heads` heads (of even width with `even`) and
     sets `hidden_dim`, `num_heads`, `dropout` and `head_dim` on `block`."""
-    if not isinstance(hidden_dim, int) or not isinstance(num_heads, int) or num_heads < 1 \
-            or hidden_dim % num_heads or (even and hidden_dim % 2):
-        raise ValueError(f"`hidden_dim` must be {'an even' if even else 'a'} multiple of "
-                         f"`num_heads`. Received: hidden_dim={hidden_dim!r}, "
-                         f"num_heads={num_heads!r}")
+    if (
+        not isinstance(hidden_dim, int)
+        or not isinstance(num_heads, int)
+        or num_heads < 1
+        or hidden_dim % num_heads
+        or (even and hidden_dim % 2)
+    ):
+        raise ValueError(
+            f"`hidden_dim` must be {'an even' if even else 'a'} multiple of "
+            f"`num_heads`. Received: hidden_dim={hidden_dim!r}, "
+            f"num_heads={num_heads!r}"
+        )
     block.hidden_dim, block.num_heads, block.dropout = hidden_dim, num_heads, float(dropout)
     block.head_dim = hidden_dim // num_heads
 
@@ -55,8 +62,9 @@ class TransformerBlock(keras.layers.Layer):
 
     def _heads(self, x):
         batch, length = tf.shape(x)[0], tf.shape(x)[1]
-        return tf.transpose(tf.reshape(x, (batch, length, self.num_heads, self.head_dim)),
-                            (0, 2, 1, 3))
+        return tf.transpose(
+            tf.reshape(x, (batch, length, self.num_heads, self.head_dim)), (0, 2, 1, 3)
+        )
 
     def keys_values_queries(self, x):
         """`(q, k, v)`, each `(batch, heads, length, head_dim)`, of the normed input."""
@@ -99,5 +107,9 @@ class TransformerBlock(keras.layers.Layer):
         return self._finish(x, self._attend(q, keys, values, mask), False), keys, values
 
     def get_config(self):
-        return {**super().get_config(), "hidden_dim": self.hidden_dim,
-                "num_heads": self.num_heads, "dropout": self.dropout}
+        return {
+            **super().get_config(),
+            "hidden_dim": self.hidden_dim,
+            "num_heads": self.num_heads,
+            "dropout": self.dropout,
+        }

@@ -44,19 +44,29 @@ class TransformerXLBlock(keras.layers.Layer):
 
     def build(self, input_shape):
         shape = (None, None, self.hidden_dim)
-        for layer in (self.norm_0, self.query, self.key_value, self.position,
-                      self.attention_out, self.norm_1, self.mlp_in):
+        for layer in (
+            self.norm_0,
+            self.query,
+            self.key_value,
+            self.position,
+            self.attention_out,
+            self.norm_1,
+            self.mlp_in,
+        ):
             layer.build(shape)
         self.mlp_out.build((None, None, 4 * self.hidden_dim))
-        self.content_bias = self.add_weight(shape=(self.num_heads, self.head_dim),
-                                            initializer="zeros", name="content_bias")
-        self.position_bias = self.add_weight(shape=(self.num_heads, self.head_dim),
-                                             initializer="zeros", name="position_bias")
+        self.content_bias = self.add_weight(
+            shape=(self.num_heads, self.head_dim), initializer="zeros", name="content_bias"
+        )
+        self.position_bias = self.add_weight(
+            shape=(self.num_heads, self.head_dim), initializer="zeros", name="position_bias"
+        )
 
     def _heads(self, x):
         batch, length = tf.shape(x)[0], tf.shape(x)[1]
-        return tf.transpose(tf.reshape(x, (batch, length, self.num_heads, self.head_dim)),
-                            (0, 2, 1, 3))
+        return tf.transpose(
+            tf.reshape(x, (batch, length, self.num_heads, self.head_dim)), (0, 2, 1, 3)
+        )
 
     def call(self, x, memory, memory_valid, training=False):
         """Output for segment `x` `(batch, L, d)` given `memory` `(batch, M, d)` (M may be 0).
@@ -80,21 +90,27 @@ class TransformerXLBlock(keras.layers.Layer):
         i = tf.range(segment)[:, None]
         j = tf.range(total)[None, :]
         distance = memory_length + i - j
-        select = tf.one_hot(tf.clip_by_value(distance, 0, total - 1), total,
-                            dtype=by_distance.dtype)  # (L, M+L, k)
+        select = tf.one_hot(
+            tf.clip_by_value(distance, 0, total - 1), total, dtype=by_distance.dtype
+        )  # (L, M+L, k)
         positional = tf.einsum("bhik,ijk->bhij", by_distance, select)
         allowed = (distance >= 0) & (j >= memory_length - memory_valid)
         scores = (content + positional) / math.sqrt(self.head_dim)
         scores = tf.where(allowed[None, None], scores, tf.cast(-1e9, scores.dtype))
         attended = tf.matmul(tf.nn.softmax(scores, axis=-1), v)
-        attended = tf.reshape(tf.transpose(attended, (0, 2, 1, 3)),
-                              (tf.shape(x)[0], segment, self.hidden_dim))
+        attended = tf.reshape(
+            tf.transpose(attended, (0, 2, 1, 3)), (tf.shape(x)[0], segment, self.hidden_dim)
+        )
         x = x + self.drop(self.attention_out(attended), training=training)
         return x + self.drop(self.mlp_out(self.mlp_in(self.norm_1(x))), training=training)
 
     def get_config(self):
-        return {**super().get_config(), "hidden_dim": self.hidden_dim,
-                "num_heads": self.num_heads, "dropout": self.dropout}
+        return {
+            **super().get_config(),
+            "hidden_dim": self.hidden_dim,
+            "num_heads": self.num_heads,
+            "dropout": self.dropout,
+        }
 
 
 def sinusoidal_distances(length, dim):

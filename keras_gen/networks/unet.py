@@ -61,8 +61,17 @@ def _attention_block(x, groups, name):
     return keras.layers.Add(name=f"{name}_add")([x, h])
 
 
-def unet(image_shape, base_channels=32, channel_multipliers=(1, 2, 2), residual_blocks=1,
-         attention_resolutions=(7,), groups=8, num_classes=None, dropout=0.0, name="unet"):
+def unet(
+    image_shape,
+    base_channels=32,
+    channel_multipliers=(1, 2, 2),
+    residual_blocks=1,
+    attention_resolutions=(7,),
+    groups=8,
+    num_classes=None,
+    dropout=0.0,
+    name="unet",
+):
     """U-Net mapping `[noisy images, timesteps(, labels)]` to a float32 tensor of the image shape.
 
     One level per entry of `channel_multipliers` (`base_channels * m`
@@ -100,25 +109,29 @@ def unet(image_shape, base_channels=32, channel_multipliers=(1, 2, 2), residual_
     if image_shape[0] % factor or image_shape[1] % factor:
         raise ValueError(
             f"Image height and width must be divisible by {factor} for "
-            f"{len(channel_multipliers)} levels. Received: image_shape={image_shape}")
+            f"{len(channel_multipliers)} levels. Received: image_shape={image_shape}"
+        )
     for multiplier in channel_multipliers:
         if (base_channels * multiplier) % groups:
             raise ValueError(
                 f"Every level's channels must be a multiple of groups={groups}. Received: "
-                f"base_channels={base_channels}, channel_multipliers={channel_multipliers}")
+                f"base_channels={base_channels}, channel_multipliers={channel_multipliers}"
+            )
     images = keras.Input(image_shape, name="noisy_images")
     timesteps = keras.Input((), name="timesteps")
     inputs = [images, timesteps]
     embedding_dim = 4 * base_channels
     embedding = SinusoidalEmbedding(base_channels, name="time_sinusoid")(timesteps)
     embedding = keras.layers.Dense(embedding_dim, activation="swish", name="time_dense_0")(
-        embedding)
+        embedding
+    )
     embedding = keras.layers.Dense(embedding_dim, name="time_dense_1")(embedding)
     if num_classes:
         labels = common.label_input()
         inputs.append(labels)
         embedding = embedding + keras.layers.Embedding(
-            num_classes + 1, embedding_dim, name="label_embedding")(labels)
+            num_classes + 1, embedding_dim, name="label_embedding"
+        )(labels)
     embedding = keras.layers.Activation("swish", name="time_swish")(embedding)
 
     x = keras.layers.Conv2D(base_channels, 3, padding="same", name="conv_in")(images)
@@ -126,14 +139,16 @@ def unet(image_shape, base_channels=32, channel_multipliers=(1, 2, 2), residual_
     for level, multiplier in enumerate(channel_multipliers):
         channels = base_channels * multiplier
         for block in range(residual_blocks):
-            x = _residual_block(x, embedding, channels, groups, dropout,
-                                f"down_{level}_block_{block}")
+            x = _residual_block(
+                x, embedding, channels, groups, dropout, f"down_{level}_block_{block}"
+            )
             if x.shape[1] in attention_resolutions:
                 x = _attention_block(x, groups, f"down_{level}_attention_{block}")
             skips.append(x)
         if level < len(channel_multipliers) - 1:
-            x = keras.layers.Conv2D(channels, 3, strides=2, padding="same",
-                                    name=f"down_{level}_downsample")(x)
+            x = keras.layers.Conv2D(
+                channels, 3, strides=2, padding="same", name=f"down_{level}_downsample"
+            )(x)
             skips.append(x)
     channels = x.shape[-1]
     x = _residual_block(x, embedding, channels, groups, dropout, "middle_block_0")
@@ -143,8 +158,9 @@ def unet(image_shape, base_channels=32, channel_multipliers=(1, 2, 2), residual_
         channels = base_channels * multiplier
         for block in range(residual_blocks + 1):
             x = keras.layers.Concatenate(name=f"up_{level}_skip_{block}")([x, skips.pop()])
-            x = _residual_block(x, embedding, channels, groups, dropout,
-                                f"up_{level}_block_{block}")
+            x = _residual_block(
+                x, embedding, channels, groups, dropout, f"up_{level}_block_{block}"
+            )
             if x.shape[1] in attention_resolutions:
                 x = _attention_block(x, groups, f"up_{level}_attention_{block}")
         if level:

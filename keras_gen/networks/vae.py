@@ -14,11 +14,12 @@ from keras_gen.networks import common
 
 
 def _check_divisible(data_shape, stages):
-    factor = 2 ** stages
+    factor = 2**stages
     if data_shape[0] % factor or data_shape[1] % factor:
         raise ValueError(
             f"Image height and width must be divisible by {factor} for {stages} "
-            f"stride-2 stages (one per entry of `filters`). Received: data_shape={data_shape}")
+            f"stride-2 stages (one per entry of `filters`). Received: data_shape={data_shape}"
+        )
 
 
 def _with_labels(inputs, x, num_classes, embedding_dim):
@@ -36,8 +37,14 @@ def _posterior_head(inputs, x, latent_dim, name):
     return keras.Model(inputs, x, name=name)
 
 
-def mlp_encoder(data_shape, latent_dim, hidden_units=(512, 256), num_classes=None,
-                embedding_dim=16, name="mlp_encoder"):
+def mlp_encoder(
+    data_shape,
+    latent_dim,
+    hidden_units=(512, 256),
+    num_classes=None,
+    embedding_dim=16,
+    name="mlp_encoder",
+):
     """Fully connected encoder: data -> ReLU layers -> `[mean, log_variance]` of size `2 * latent_dim`.
 
     Example:
@@ -55,8 +62,14 @@ def mlp_encoder(data_shape, latent_dim, hidden_units=(512, 256), num_classes=Non
     return _posterior_head(inputs, x, latent_dim, name)
 
 
-def mlp_decoder(latent_dim, data_shape, hidden_units=(256, 512), num_classes=None,
-                embedding_dim=16, name="mlp_decoder"):
+def mlp_decoder(
+    latent_dim,
+    data_shape,
+    hidden_units=(256, 512),
+    num_classes=None,
+    embedding_dim=16,
+    name="mlp_decoder",
+):
     """Fully connected decoder: latents -> ReLU layers -> one float32 number per data dimension.
 
     Example:
@@ -77,8 +90,15 @@ def mlp_decoder(latent_dim, data_shape, hidden_units=(256, 512), num_classes=Non
     return keras.Model(inputs, x, name=name)
 
 
-def conv_encoder(data_shape, latent_dim, filters=(32, 64), hidden_units=256, num_classes=None,
-                 embedding_dim=16, name="conv_encoder"):
+def conv_encoder(
+    data_shape,
+    latent_dim,
+    filters=(32, 64),
+    hidden_units=256,
+    num_classes=None,
+    embedding_dim=16,
+    name="conv_encoder",
+):
     """Convolutional encoder for images such as (28, 28, 1) or (32, 32, 3).
 
     Stride-2 3x3 convolutions (ReLU), one per entry of `filters`, then a
@@ -95,16 +115,24 @@ def conv_encoder(data_shape, latent_dim, filters=(32, 64), hidden_units=256, num
     data = keras.Input(shape=data_shape, name="data")
     x = data
     for i, width in enumerate(filters):
-        x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu",
-                                name=f"conv_{i}")(x)
+        x = keras.layers.Conv2D(
+            width, 3, strides=2, padding="same", activation="relu", name=f"conv_{i}"
+        )(x)
     x = keras.layers.Flatten(name="flatten")(x)
     inputs, x = _with_labels(data, x, num_classes, embedding_dim)
     x = keras.layers.Dense(hidden_units, activation="relu", name="dense")(x)
     return _posterior_head(inputs, x, latent_dim, name)
 
 
-def conv_decoder(latent_dim, data_shape, filters=(64, 32), hidden_units=256, num_classes=None,
-                 embedding_dim=16, name="conv_decoder"):
+def conv_decoder(
+    latent_dim,
+    data_shape,
+    filters=(64, 32),
+    hidden_units=256,
+    num_classes=None,
+    embedding_dim=16,
+    name="conv_decoder",
+):
     """Convolutional decoder, the mirror of `conv_encoder`.
 
     A dense layer to a `(h / 2^k, w / 2^k, filters[0])` grid, stride-2 3x3
@@ -124,12 +152,14 @@ def conv_decoder(latent_dim, data_shape, filters=(64, 32), hidden_units=256, num
     latents = keras.Input(shape=(latent_dim,), name="latents")
     inputs, x = _with_labels(latents, latents, num_classes, embedding_dim)
     x = keras.layers.Dense(hidden_units, activation="relu", name="dense")(x)
-    x = keras.layers.Dense(height // factor * width // factor * filters[0], activation="relu",
-                           name="project")(x)
+    x = keras.layers.Dense(
+        height // factor * width // factor * filters[0], activation="relu", name="project"
+    )(x)
     x = keras.layers.Reshape((height // factor, width // factor, filters[0]), name="grid")(x)
     for i, units in enumerate(filters):
-        x = keras.layers.Conv2DTranspose(units, 3, strides=2, padding="same", activation="relu",
-                                         name=f"deconv_{i}")(x)
+        x = keras.layers.Conv2DTranspose(
+            units, 3, strides=2, padding="same", activation="relu", name=f"deconv_{i}"
+        )(x)
     x = keras.layers.Conv2D(channels, 3, padding="same", name="data")(x)
     x = keras.layers.Activation("linear", dtype="float32", name="data_float32")(x)
     return keras.Model(inputs, x, name=name)
@@ -143,8 +173,9 @@ def _residual(x, width, name):
     return keras.layers.Add(name=f"{name}_add")([x, h])
 
 
-def vq_encoder(data_shape, embedding_dim=32, filters=(32, 64), residual_blocks=1,
-               name="vq_encoder"):
+def vq_encoder(
+    data_shape, embedding_dim=32, filters=(32, 64), residual_blocks=1, name="vq_encoder"
+):
     """VQ-VAE encoder (van den Oord et al. 2017): image -> grid of `embedding_dim` vectors.
 
     Stride-2 4x4 convolutions, one per entry of `filters`, residual blocks, and a
@@ -185,15 +216,17 @@ def vq_decoder(grid_shape, data_shape, filters=(64, 32), residual_blocks=1, name
         raise ValueError(
             f"A grid of {grid_shape[:2]} upsampled {len(filters)} times by 2 does not give "
             f"images of {data_shape[:2]}. Received: grid_shape={grid_shape}, "
-            f"data_shape={data_shape}")
+            f"data_shape={data_shape}"
+        )
     codes = keras.Input(shape=grid_shape, name="codes")
     x = keras.layers.Conv2D(filters[0], 3, padding="same", name="conv_in")(codes)
     for i in range(residual_blocks):
         x = _residual(x, filters[0], f"residual_{i}")
     x = keras.layers.ReLU(name="relu_in")(x)
     for i, width in enumerate(filters):
-        x = keras.layers.Conv2DTranspose(width, 4, strides=2, padding="same",
-                                         activation="relu", name=f"deconv_{i}")(x)
+        x = keras.layers.Conv2DTranspose(
+            width, 4, strides=2, padding="same", activation="relu", name=f"deconv_{i}"
+        )(x)
     x = keras.layers.Conv2D(data_shape[-1], 3, padding="same", name="data")(x)
     x = keras.layers.Activation("linear", dtype="float32", name="data_float32")(x)
     return keras.Model(codes, x, name=name)
@@ -205,15 +238,23 @@ class LearnedPositions(keras.layers.Layer):
 
     def build(self, input_shape):
         self.positions = self.add_weight(
-            shape=tuple(input_shape[1:]), name="positions",
-            initializer=keras.initializers.RandomNormal(stddev=0.02))
+            shape=tuple(input_shape[1:]),
+            name="positions",
+            initializer=keras.initializers.RandomNormal(stddev=0.02),
+        )
 
     def call(self, x):
         return x + keras.ops.cast(self.positions, x.dtype)[None]
 
 
-def code_transformer(num_embeddings, sequence_length, embed_dim=64, num_heads=4, num_layers=2,
-                     name="code_transformer"):
+def code_transformer(
+    num_embeddings,
+    sequence_length,
+    embed_dim=64,
+    num_heads=4,
+    num_layers=2,
+    name="code_transformer",
+):
     """Autoregressive prior over a flattened grid of code indices (a small causal Transformer).
 
     Takes `(batch, sequence_length)` int32 tokens, where token `num_embeddings`
@@ -233,9 +274,9 @@ def code_transformer(num_embeddings, sequence_length, embed_dim=64, num_heads=4,
     x = LearnedPositions(name="position_embedding")(x)
     for i in range(num_layers):
         h = keras.layers.LayerNormalization(name=f"block_{i}_norm_0")(x)
-        h = keras.layers.MultiHeadAttention(num_heads, embed_dim // num_heads,
-                                            name=f"block_{i}_attention")(
-            h, h, use_causal_mask=True)
+        h = keras.layers.MultiHeadAttention(
+            num_heads, embed_dim // num_heads, name=f"block_{i}_attention"
+        )(h, h, use_causal_mask=True)
         x = keras.layers.Add(name=f"block_{i}_add_0")([x, h])
         h = keras.layers.LayerNormalization(name=f"block_{i}_norm_1")(x)
         h = keras.layers.Dense(4 * embed_dim, activation="gelu", name=f"block_{i}_dense_0")(h)

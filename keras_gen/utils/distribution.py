@@ -33,7 +33,7 @@ class BatchContext:
 
     def local_slice(self, global_values):
         """This replica's rows of a tensor drawn for the whole global batch."""
-        return global_values[self.offset:self.offset + self.local_size]
+        return global_values[self.offset : self.offset + self.local_size]
 
 
 def is_multi_worker(strategy):
@@ -42,7 +42,8 @@ def is_multi_worker(strategy):
     in_multi_worker = getattr(extended, "_in_multi_worker_mode", None)
     return bool(
         isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-        and in_multi_worker is not None and in_multi_worker()
+        and in_multi_worker is not None
+        and in_multi_worker()
     )
 
 
@@ -90,7 +91,8 @@ def update_moving_average(averages, values, decay, ok=None):
 
     pairs = [(_tf_variable(a), _tf_variable(v)) for a, v in zip(averages, values)]
     tf.__internal__.distribute.interim.maybe_merge_call(
-        apply, tf.distribute.get_strategy(), pairs, ok)
+        apply, tf.distribute.get_strategy(), pairs, ok
+    )
 
 
 def _tf_variable(variable):

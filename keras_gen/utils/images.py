@@ -18,12 +18,13 @@ def image_grid(images, columns=None, padding=2):
     n, h, w, c = images.shape
     columns = columns or int(math.ceil(math.sqrt(n)))
     rows = int(math.ceil(n / columns))
-    grid = np.zeros((rows * (h + padding) + padding, columns * (w + padding) + padding, c),
-                    dtype="uint8")
+    grid = np.zeros(
+        (rows * (h + padding) + padding, columns * (w + padding) + padding, c), dtype="uint8"
+    )
     for i, image in enumerate(images):
         r, col = divmod(i, columns)
         top, left = padding + r * (h + padding), padding + col * (w + padding)
-        grid[top:top + h, left:left + w] = image
+        grid[top : top + h, left : left + w] = image
     return grid
 
 

@@ -6,8 +6,7 @@ import tensorflow as tf
 
 from keras_gen import networks
 from keras_gen.models import base
-from keras_gen.models.diffusion import samplers
-from keras_gen.models.diffusion import schedules
+from keras_gen.models.diffusion import samplers, schedules
 from keras_gen.networks import common
 from keras_gen.utils import distribution
 
@@ -69,42 +68,61 @@ class DiffusionModel(base.GenerativeModel):
 
     nested_models = ("network",)
 
-    def __init__(self, network=None, timesteps=1000, schedule="cosine", prediction="epsilon",
-                 ema_decay=0.999, label_dropout=0.1, seed=None, data_shape=None,
-                 num_classes=None, **kwargs):
+    def __init__(
+        self,
+        network=None,
+        timesteps=1000,
+        schedule="cosine",
+        prediction="epsilon",
+        ema_decay=0.999,
+        label_dropout=0.1,
+        seed=None,
+        data_shape=None,
+        num_classes=None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, num_classes=num_classes, **kwargs)
         self.timesteps = common.check_positive_int(timesteps, "timesteps", minimum=2)
         self.schedule = schedule
         self.alpha_bar = schedules.get(schedule, self.timesteps)
         if prediction not in PREDICTIONS:
-            raise ValueError(f"`prediction` must be one of {list(PREDICTIONS)}. "
-                             f"Received: prediction={prediction!r}")
+            raise ValueError(
+                f"`prediction` must be one of {list(PREDICTIONS)}. "
+                f"Received: prediction={prediction!r}"
+            )
         self.prediction = prediction
         if ema_decay is not None and not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(
-                f"`ema_decay` must be None or in [0, 1). Received: ema_decay={ema_decay!r}")
+                f"`ema_decay` must be None or in [0, 1). Received: ema_decay={ema_decay!r}"
+            )
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         if not 0.0 <= float(label_dropout) < 1.0:
-            raise ValueError(f"`label_dropout` must be in [0, 1). "
-                             f"Received: label_dropout={label_dropout!r}")
+            raise ValueError(
+                f"`label_dropout` must be in [0, 1). Received: label_dropout={label_dropout!r}"
+            )
         self.label_dropout = float(label_dropout)
         if network is None:
             if data_shape is None:
-                raise ValueError("DiffusionModel needs `network` or `data_shape`. "
-                                 "Received: network=None, data_shape=None")
-            network = networks.unet(common.check_data_shape(data_shape, ranks=(3,)),
-                                    num_classes=self.num_classes)
+                raise ValueError(
+                    "DiffusionModel needs `network` or `data_shape`. "
+                    "Received: network=None, data_shape=None"
+                )
+            network = networks.unet(
+                common.check_data_shape(data_shape, ranks=(3,)), num_classes=self.num_classes
+            )
         self.network = network
         expected = 3 if self.conditional else 2
         if len(getattr(network, "inputs", None) or []) != expected:
             raise ValueError(
                 f"`network` must take {expected} inputs ([x_t, t{', labels' if expected == 3 else ''}]"
-                f"). Received: network={base.describe(network)}")
+                f"). Received: network={base.describe(network)}"
+            )
         self.data_shape = tuple(network.inputs[0].shape[1:])
         if tuple(network.outputs[0].shape[1:]) != self.data_shape:
             raise ValueError(
                 f"`network` must output its input's shape {self.data_shape}. Received: "
-                f"output shape {tuple(network.outputs[0].shape[1:])}")
+                f"output shape {tuple(network.outputs[0].shape[1:])}"
+            )
         self.ema_network = None
         if self.ema_decay is not None:
             self.ema_network = keras.models.clone_model(network)
@@ -147,13 +165,21 @@ class DiffusionModel(base.GenerativeModel):
 
     def _noised(self, x0, labels, streams):
         """`(x_t, t, labels, target)` of a batch, from the step's stateless draws."""
-        t = self.draw(streams[0], lambda n, seed: tf.random.stateless_uniform(
-            [n], seed, 0, self.timesteps, dtype=tf.int32))
-        noise = self.draw(streams[1], lambda n, seed: tf.random.stateless_normal(
-            tf.concat([[n], self.data_shape], 0), seed))
+        t = self.draw(
+            streams[0],
+            lambda n, seed: tf.random.stateless_uniform(
+                [n], seed, 0, self.timesteps, dtype=tf.int32
+            ),
+        )
+        noise = self.draw(
+            streams[1],
+            lambda n, seed: tf.random.stateless_normal(tf.concat([[n], self.data_shape], 0), seed),
+        )
         if self.conditional:
-            drop = self.draw(streams[2], lambda n, seed: tf.random.stateless_uniform(
-                [n], seed)) < self.label_dropout
+            drop = (
+                self.draw(streams[2], lambda n, seed: tf.random.stateless_uniform([n], seed))
+                < self.label_dropout
+            )
             labels = tf.where(drop, tf.fill(tf.shape(labels), self.num_classes), labels)
         x_t = self.q_sample(x0, t, noise)
         if self.prediction == "v":
@@ -164,8 +190,9 @@ class DiffusionModel(base.GenerativeModel):
         return x_t, t, labels, target
 
     def _per_example_loss(self, x_t, t, labels, target, training):
-        output = tf.cast(self.network(self._network_inputs(x_t, t, labels), training=training),
-                         "float32")
+        output = tf.cast(
+            self.network(self._network_inputs(x_t, t, labels), training=training), "float32"
+        )
         return tf.reduce_mean(tf.square(output - target), axis=list(range(1, len(output.shape))))
 
     def train_step(self, data):
@@ -182,9 +209,12 @@ class DiffusionModel(base.GenerativeModel):
         step_guard.require_finite("loss", per_example)
         step_guard.apply(self.optimizer, tape.gradient(scaled, variables), variables)
         if self.ema_network is not None:
-            distribution.update_moving_average(self.ema_network.weights, self.network.weights,
-                                               self.ema_decay_at(self.optimizer.iterations),
-                                               ok=step_guard.ok)
+            distribution.update_moving_average(
+                self.ema_network.weights,
+                self.network.weights,
+                self.ema_decay_at(self.optimizer.iterations),
+                ok=step_guard.ok,
+            )
         step_guard.finish(self)
         self.track(self.loss_tracker, per_example, batch)
         logs = {m.name: m.result() for m in self.metrics}
@@ -221,8 +251,17 @@ class DiffusionModel(base.GenerativeModel):
 
     # ------------------------------------------------------------------ sampling
 
-    def generate(self, num_samples, steps=None, sampler="ddim", seed=None, labels=None,
-                 guidance_scale=None, eta=0.0, batch_size=None):
+    def generate(
+        self,
+        num_samples,
+        steps=None,
+        sampler="ddim",
+        seed=None,
+        labels=None,
+        guidance_scale=None,
+        eta=0.0,
+        batch_size=None,
+    ):
         """Samples images by running a sampler from pure noise.
 
         Args:
@@ -241,30 +280,42 @@ class DiffusionModel(base.GenerativeModel):
             Float32 numpy array `(num_samples, *data_shape)` clipped to [-1, 1].
         """
         common.check_positive_int(num_samples, "num_samples")
-        batch_size = common.check_positive_int(batch_size or min(num_samples, 256),
-                                               "batch_size")
+        batch_size = common.check_positive_int(batch_size or min(num_samples, 256), "batch_size")
         samplers.get(sampler)  # checks the name
         steps = min(50, self.timesteps) if steps is None else steps
         sequence = tf.constant(samplers.timestep_sequence(self.timesteps, steps))
         labels = self.generation_labels(labels, num_samples)
         if guidance_scale is not None and not self.conditional:
-            raise ValueError("Classifier-free guidance needs a conditional model (num_classes). "
-                             f"Received: guidance_scale={guidance_scale!r}")
+            raise ValueError(
+                "Classifier-free guidance needs a conditional model (num_classes). "
+                f"Received: guidance_scale={guidance_scale!r}"
+            )
         scale = 1.0 if guidance_scale is None else float(guidance_scale)
         if sampler == "ddpm" and eta:
-            raise ValueError(f"The ddpm sampler has no eta (use sampler='ddim'). "
-                             f"Received: eta={eta!r}")
+            raise ValueError(
+                f"The ddpm sampler has no eta (use sampler='ddim'). Received: eta={eta!r}"
+            )
         eta = None if sampler == "ddpm" else float(eta)
         base_seed = self.sampling_seed(seed)
         outputs = []
         for i, start in enumerate(range(0, num_samples, batch_size)):
             size = min(batch_size, num_samples - start)
             seed_i = tf.cast(tf.random.experimental.stateless_fold_in(base_seed, i), tf.int64)
-            batch_labels = (tf.constant(labels[start:start + size]) if self.conditional
-                            else tf.zeros([size], tf.int32))
-            outputs.append(self._generate_function(sampler)(
-                tf.constant(size), seed_i, sequence, batch_labels, tf.constant(scale),
-                tf.constant(0.0 if eta is None else eta)).numpy())
+            batch_labels = (
+                tf.constant(labels[start : start + size])
+                if self.conditional
+                else tf.zeros([size], tf.int32)
+            )
+            outputs.append(
+                self._generate_function(sampler)(
+                    tf.constant(size),
+                    seed_i,
+                    sequence,
+                    batch_labels,
+                    tf.constant(scale),
+                    tf.constant(0.0 if eta is None else eta),
+                ).numpy()
+            )
         return np.concatenate(outputs)
 
     def _generate_function(self, sampler):
@@ -273,27 +324,40 @@ class DiffusionModel(base.GenerativeModel):
             network = self.ema_network or self.network
             sample = samplers.get(sampler)
 
-            @tf.function(input_signature=[
-                tf.TensorSpec([], tf.int32), tf.TensorSpec([2], tf.int64),
-                tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32),
-                tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32)])
+            @tf.function(
+                input_signature=[
+                    tf.TensorSpec([], tf.int32),
+                    tf.TensorSpec([2], tf.int64),
+                    tf.TensorSpec([None], tf.int32),
+                    tf.TensorSpec([None], tf.int32),
+                    tf.TensorSpec([], tf.float32),
+                    tf.TensorSpec([], tf.float32),
+                ]
+            )
             def run(size, seed, sequence, labels, scale, eta):
                 def predict(x, t):
                     times = tf.fill([size], t)
                     output = network(self._network_inputs(x, times, labels), training=False)
                     if self.conditional:
-                        unconditional = network(self._network_inputs(
-                            x, times, tf.fill([size], self.num_classes)), training=False)
-                        output = tf.cond(tf.equal(scale, 1.0), lambda: output,
-                                         lambda: unconditional + scale * (output - unconditional))
+                        unconditional = network(
+                            self._network_inputs(x, times, tf.fill([size], self.num_classes)),
+                            training=False,
+                        )
+                        output = tf.cond(
+                            tf.equal(scale, 1.0),
+                            lambda: output,
+                            lambda: unconditional + scale * (output - unconditional),
+                        )
                     eps, x0 = self.split_prediction(tf.cast(output, tf.float32), x, times)
                     x0 = tf.clip_by_value(x0, -1.0, 1.0)
                     # eps consistent with the clipped x0, as improved-diffusion's DDIM.
                     a = self._broadcast(tf.gather(self._alpha_bar32, times), x)
                     return (x - tf.sqrt(a) * x0) / tf.sqrt(1 - a), x0
 
-                x = tf.random.stateless_normal(tf.concat([[size], self.data_shape], 0),
-                                               tf.random.experimental.stateless_fold_in(seed, 2**30))
+                x = tf.random.stateless_normal(
+                    tf.concat([[size], self.data_shape], 0),
+                    tf.random.experimental.stateless_fold_in(seed, 2**30),
+                )
                 kwargs = {} if sampler == "ddpm" else {"eta": eta}
                 x = sample(predict, x, sequence, self._alpha_bar32, seed, **kwargs)
                 return tf.clip_by_value(x, -1.0, 1.0)
@@ -306,13 +370,15 @@ class DiffusionModel(base.GenerativeModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "timesteps": self.timesteps,
-            "schedule": self.schedule,
-            "prediction": self.prediction,
-            "ema_decay": self.ema_decay,
-            "label_dropout": self.label_dropout,
-            "seed": self.seed,
-            "num_classes": self.num_classes,
-        })
+        config.update(
+            {
+                "timesteps": self.timesteps,
+                "schedule": self.schedule,
+                "prediction": self.prediction,
+                "ema_decay": self.ema_decay,
+                "label_dropout": self.label_dropout,
+                "seed": self.seed,
+                "num_classes": self.num_classes,
+            }
+        )
         return config

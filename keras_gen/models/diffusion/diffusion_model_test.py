@@ -5,16 +5,20 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gen import models
-from keras_gen import networks
+from keras_gen import models, networks
 from keras_gen.models.diffusion import schedules
 
 
 def _small(num_classes=None, **kwargs):
-    network = networks.unet((8, 8, 1), base_channels=8, channel_multipliers=(1, 2),
-                            attention_resolutions=(4,), groups=4, num_classes=num_classes)
-    model = models.DiffusionModel(network, timesteps=100, num_classes=num_classes, seed=3,
-                                  **kwargs)
+    network = networks.unet(
+        (8, 8, 1),
+        base_channels=8,
+        channel_multipliers=(1, 2),
+        attention_resolutions=(4,),
+        groups=4,
+        num_classes=num_classes,
+    )
+    model = models.DiffusionModel(network, timesteps=100, num_classes=num_classes, seed=3, **kwargs)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model
 
@@ -28,12 +32,14 @@ def test_forward_process_has_the_closed_form_mean_and_variance():
     x0 = tf.constant(_images(2))
     draws, t = 20_000, 37
     noise = tf.random.stateless_normal((draws, 2, 8, 8, 1), seed=[0, 1])
-    samples = tf.reshape(tf.vectorized_map(
-        lambda e: model.q_sample(x0, tf.fill([2], t), e), noise), (draws, -1)).numpy()
+    samples = tf.reshape(
+        tf.vectorized_map(lambda e: model.q_sample(x0, tf.fill([2], t), e), noise), (draws, -1)
+    ).numpy()
     a = model.alpha_bar[t]
     # Standard error of the mean is sqrt((1 - a) / draws); of the variance about sqrt(2 / draws).
-    np.testing.assert_allclose(samples.mean(0), np.sqrt(a) * x0.numpy().ravel(),
-                               atol=5 * math.sqrt((1 - a) / draws))
+    np.testing.assert_allclose(
+        samples.mean(0), np.sqrt(a) * x0.numpy().ravel(), atol=5 * math.sqrt((1 - a) / draws)
+    )
     np.testing.assert_allclose(samples.var(0), 1 - a, atol=5 * (1 - a) * math.sqrt(2 / draws))
 
 
@@ -56,8 +62,14 @@ def test_fit_save_load_generate_with_ema(conditional, tmp_path):
     x = _images(32)
     y = np.arange(32) % 3 if conditional else None
     before = [w.copy() for w in model.ema_network.get_weights()]
-    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0, validation_data=(x[:8], y[:8])
-                        if conditional else (x[:8],))
+    history = model.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=2,
+        verbose=0,
+        validation_data=(x[:8], y[:8]) if conditional else (x[:8],),
+    )
     assert set(history.history) == {"loss", "val_loss"}
     moved = [not np.allclose(a, b) for a, b in zip(before, model.ema_network.get_weights())]
     assert sum(moved) >= len(moved) // 2

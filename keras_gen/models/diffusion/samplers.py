@@ -17,22 +17,20 @@ def _previous(alpha_bar, timesteps, i):
     """`alpha_bar` of the step after `timesteps[i]` in the sequence (1 after the last)."""
     last = i + 1 >= tf.shape(timesteps)[0]
     index = tf.minimum(i + 1, tf.shape(timesteps)[0] - 1)
-    return tf.where(last, tf.constant(1.0, alpha_bar.dtype),
-                    tf.gather(alpha_bar, timesteps[index]))
+    return tf.where(last, tf.constant(1.0, alpha_bar.dtype), tf.gather(alpha_bar, timesteps[index]))
 
 
 def _loop(step, x, timesteps):
     def body(i, x):
         return i + 1, step(i, x)
 
-    _, x = tf.while_loop(lambda i, x: i < tf.shape(timesteps)[0], body,
-                         (tf.constant(0), x))
+    _, x = tf.while_loop(lambda i, x: i < tf.shape(timesteps)[0], body, (tf.constant(0), x))
     return x
 
 
 def ddim_update(x0, eps, alpha_bar_prev, sigma, noise):
     """One DDIM step: `sqrt(ab_prev) x0 + sqrt(1 - ab_prev - sigma^2) eps + sigma noise`."""
-    direction = tf.sqrt(tf.maximum(1 - alpha_bar_prev - sigma ** 2, 0.0)) * eps
+    direction = tf.sqrt(tf.maximum(1 - alpha_bar_prev - sigma**2, 0.0)) * eps
     return tf.sqrt(alpha_bar_prev) * x0 + direction + sigma * noise
 
 
@@ -43,13 +41,15 @@ def ddim(predict, x, timesteps, alpha_bar, seed, eta=0.0):
     `sigma = eta * sqrt((1 - ab_prev) / (1 - ab_t)) * sqrt(1 - ab_t / ab_prev)`:
     `eta=0` is deterministic, `eta=1` is ancestral sampling on the subsequence.
     """
+
     def step(i, x):
         t = timesteps[i]
         a_t, a_prev = tf.gather(alpha_bar, t), _previous(alpha_bar, timesteps, i)
         eps, x0 = predict(x, t)
         sigma = eta * tf.sqrt((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev))
-        noise = tf.random.stateless_normal(tf.shape(x), tf.random.experimental.stateless_fold_in(
-            seed, i))
+        noise = tf.random.stateless_normal(
+            tf.shape(x), tf.random.experimental.stateless_fold_in(seed, i)
+        )
         return ddim_update(x0, eps, a_prev, sigma, noise)
 
     return _loop(step, x, timesteps)
@@ -72,11 +72,14 @@ def ddpm(predict, x, timesteps, alpha_bar, seed, eta=None):
         a_t, a_prev = tf.gather(alpha_bar, t), _previous(alpha_bar, timesteps, i)
         beta = 1 - a_t / a_prev
         _, x0 = predict(x, t)
-        mean = (tf.sqrt(a_prev) * beta / (1 - a_t) * x0
-                + tf.sqrt(1 - beta) * (1 - a_prev) / (1 - a_t) * x)
+        mean = (
+            tf.sqrt(a_prev) * beta / (1 - a_t) * x0
+            + tf.sqrt(1 - beta) * (1 - a_prev) / (1 - a_t) * x
+        )
         variance = (1 - a_prev) / (1 - a_t) * beta
-        noise = tf.random.stateless_normal(tf.shape(x), tf.random.experimental.stateless_fold_in(
-            seed, i))
+        noise = tf.random.stateless_normal(
+            tf.shape(x), tf.random.experimental.stateless_fold_in(seed, i)
+        )
         return mean + tf.sqrt(variance) * noise
 
     return _loop(step, x, timesteps)
@@ -87,8 +90,9 @@ def get(name):
         return ddim
     if name == "ddpm":
         return ddpm
-    raise ValueError(f"Unknown sampler. Expected one of {list(SAMPLERS)}. "
-                     f"Received: sampler={name!r}")
+    raise ValueError(
+        f"Unknown sampler. Expected one of {list(SAMPLERS)}. Received: sampler={name!r}"
+    )
 
 
 def timestep_sequence(timesteps, steps):

@@ -1,8 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.models.diffusion import samplers
-from keras_gen.models.diffusion import schedules
+from keras_gen.models.diffusion import samplers, schedules
 
 
 class _Process:
@@ -40,15 +39,19 @@ def test_with_the_true_noise_ddim_stays_on_the_forward_process_and_both_samplers
     np.testing.assert_allclose(eps_hat.numpy(), eps.numpy(), atol=1e-4)
     # One DDIM step (eta = 0) from t = 80 to 40 lands on q(x_40 | x0) with the same noise.
     x_40 = samplers.ddim_update(x0_hat, eps_hat, np.float32(a40), 0.0, 0.0)
-    np.testing.assert_allclose(x_40.numpy(), model.q_sample(x0, tf.fill([4], 40), eps).numpy(),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        x_40.numpy(), model.q_sample(x0, tf.fill([4], 40), eps).numpy(), atol=1e-5
+    )
     assert a80 < a40
     sequence = samplers.timestep_sequence(100, 10)
     assert list(sequence[[0, -1]]) == [99, 0] and np.all(np.diff(sequence) < 0)
     x_t = model.q_sample(x0, tf.fill([4], 99), eps)
     alpha_bar = tf.constant(model.alpha_bar, tf.float32)
     seed = tf.constant([0, 0], tf.int64)
-    for sample, kwargs in ((samplers.ddim, {"eta": 0.0}), (samplers.ddim, {"eta": 1.0}),
-                           (samplers.ddpm, {})):
+    for sample, kwargs in (
+        (samplers.ddim, {"eta": 0.0}),
+        (samplers.ddim, {"eta": 1.0}),
+        (samplers.ddpm, {}),
+    ):
         out = sample(_oracle(model, x0), x_t, tf.constant(sequence), alpha_bar, seed, **kwargs)
         np.testing.assert_allclose(out.numpy(), x0.numpy(), atol=1e-4)

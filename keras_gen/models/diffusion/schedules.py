@@ -22,7 +22,8 @@ def linear(timesteps, beta_start=1e-4, beta_end=0.02):
     if beta_end * scale >= 1.0:
         raise ValueError(
             f"The linear schedule needs beta_end * 1000 / timesteps < 1, or the signal vanishes. "
-            f"Received: timesteps={timesteps}")
+            f"Received: timesteps={timesteps}"
+        )
     betas = np.linspace(beta_start * scale, beta_end * scale, timesteps, dtype="float64")
     return np.cumprod(1.0 - betas)
 
@@ -34,6 +35,7 @@ def cosine(timesteps, offset=0.008, max_beta=0.999):
     Timestep t = 0 is the first noising step, so `alpha_bar_0 < 1`; betas are
     clipped at `max_beta`, which changes the last few values.
     """
+
     def f(t):
         return math.cos((t / timesteps + offset) / (1 + offset) * math.pi / 2) ** 2
 
@@ -47,5 +49,6 @@ def get(name, timesteps):
         return linear(timesteps)
     if name == "cosine":
         return cosine(timesteps)
-    raise ValueError(f"Unknown schedule. Expected one of {list(SCHEDULES)}. "
-                     f"Received: schedule={name!r}")
+    raise ValueError(
+        f"Unknown schedule. Expected one of {list(SCHEDULES)}. Received: schedule={name!r}"
+    )

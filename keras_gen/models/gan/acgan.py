@@ -34,12 +34,14 @@ class ACGAN(GAN):
         if float(classification_weight) < 0:
             raise ValueError(
                 "`classification_weight` must be >= 0. "
-                f"Received: classification_weight={classification_weight!r}")
+                f"Received: classification_weight={classification_weight!r}"
+            )
         self.classification_weight = float(classification_weight)
 
     def discriminator_auxiliary_loss(self, real_aux, fake_aux, labels):
         return self.classification_weight * (
-            _cross_entropy(labels, real_aux) + _cross_entropy(labels, fake_aux))
+            _cross_entropy(labels, real_aux) + _cross_entropy(labels, fake_aux)
+        )
 
     def generator_auxiliary_loss(self, fake_aux, labels):
         return self.classification_weight * _cross_entropy(labels, fake_aux)

@@ -3,8 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_gen import losses
-from keras_gen import networks
+from keras_gen import losses, networks
 from keras_gen.models import base
 from keras_gen.networks import common
 from keras_gen.utils import distribution
@@ -72,20 +71,33 @@ class GAN(base.GenerativeModel):
     #: The networks, serialized whole in the config.
     nested_models = ("generator", "discriminator")
 
-    def __init__(self, generator=None, discriminator=None, latent_dim=None,
-                 loss=None, discriminator_steps=1, ema_decay=None, seed=None,
-                 data_shape=None, num_classes=None, **kwargs):
+    def __init__(
+        self,
+        generator=None,
+        discriminator=None,
+        latent_dim=None,
+        loss=None,
+        discriminator_steps=1,
+        ema_decay=None,
+        seed=None,
+        data_shape=None,
+        num_classes=None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, num_classes=num_classes, **kwargs)
         self.discriminator_steps = common.check_positive_int(
-            discriminator_steps, "discriminator_steps")
+            discriminator_steps, "discriminator_steps"
+        )
         if ema_decay is not None and not 0.0 <= float(ema_decay) < 1.0:
             raise ValueError(
-                f"`ema_decay` must be None or in [0, 1). Received: ema_decay={ema_decay!r}")
+                f"`ema_decay` must be None or in [0, 1). Received: ema_decay={ema_decay!r}"
+            )
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.adversarial_loss = losses.get(self.default_loss if loss is None else loss)
 
-        if base.builds_default_networks(self, data_shape, generator=generator,
-                                        discriminator=discriminator):
+        if base.builds_default_networks(
+            self, data_shape, generator=generator, discriminator=discriminator
+        ):
             data_shape = common.check_data_shape(data_shape)
             latent_dim = 128 if latent_dim is None else latent_dim
             common.check_positive_int(latent_dim, "latent_dim")
@@ -127,13 +139,21 @@ class GAN(base.GenerativeModel):
         conditioning = "auxiliary" if self.auxiliary_names else "projection"
         d_kwargs = self.discriminator_kwargs()
         if len(data_shape) == 1:
-            return (networks.mlp_generator(latent_dim, data_shape, **labels),
-                    networks.mlp_discriminator(
-                        data_shape, **labels, conditioning=conditioning,
-                        spectral_norm=d_kwargs.get("spectral_norm", False)))
-        return (networks.dcgan_generator(latent_dim, data_shape, **labels),
-                networks.dcgan_discriminator(
-                    data_shape, **labels, conditioning=conditioning, **d_kwargs))
+            return (
+                networks.mlp_generator(latent_dim, data_shape, **labels),
+                networks.mlp_discriminator(
+                    data_shape,
+                    **labels,
+                    conditioning=conditioning,
+                    spectral_norm=d_kwargs.get("spectral_norm", False),
+                ),
+            )
+        return (
+            networks.dcgan_generator(latent_dim, data_shape, **labels),
+            networks.dcgan_discriminator(
+                data_shape, **labels, conditioning=conditioning, **d_kwargs
+            ),
+        )
 
     def discriminator_kwargs(self):
         """Keyword arguments of the default DCGAN discriminator."""
@@ -155,27 +175,31 @@ class GAN(base.GenerativeModel):
                 "`generator` and `discriminator` must be built models with known "
                 f"inputs (functional or Sequential with an Input). Received: "
                 f"generator={base.describe(self.generator)}, "
-                f"discriminator={base.describe(self.discriminator)}")
+                f"discriminator={base.describe(self.discriminator)}"
+            )
         expected_inputs = 2 if self.conditional else 1
         if len(g_inputs) != expected_inputs:
             raise ValueError(
                 f"{type(self).__name__} needs a generator with {expected_inputs} "
                 f"input(s) ({'[latents, labels]' if self.conditional else 'latents'}). "
-                f"Received: generator with inputs {[tuple(i.shape) for i in g_inputs]}")
+                f"Received: generator with inputs {[tuple(i.shape) for i in g_inputs]}"
+            )
         g_latent = g_inputs[0].shape[-1]
         if latent_dim is None:
             latent_dim = g_latent
         if g_latent != latent_dim:
             raise ValueError(
                 f"`latent_dim` does not match the generator's latent input of size "
-                f"{g_latent}. Received: latent_dim={latent_dim!r}")
+                f"{g_latent}. Received: latent_dim={latent_dim!r}"
+            )
         data_shape = tuple(self.generator.outputs[0].shape[1:])
         d_shape = tuple(d_inputs[0].shape[1:])
         if data_shape != d_shape:
             raise ValueError(
                 f"The generator makes samples of shape {data_shape} but the "
                 f"discriminator takes {d_shape}. Received: generator output "
-                f"{data_shape}, discriminator input {d_shape}")
+                f"{data_shape}, discriminator input {d_shape}"
+            )
         return latent_dim, data_shape
 
     # ------------------------------------------------------------------ compile
@@ -203,20 +227,25 @@ class GAN(base.GenerativeModel):
                 raise ValueError(
                     f"{type(self).__name__}.compile() takes `generator_optimizer` and "
                     f"`discriminator_optimizer`; its loss is set in the constructor. "
-                    f"Received: {key}={kwargs[key]!r}")
+                    f"Received: {key}={kwargs[key]!r}"
+                )
             kwargs.pop(key, None)
-        for name, optimizer in (("generator_optimizer", generator_optimizer),
-                                ("discriminator_optimizer", discriminator_optimizer)):
+        for name, optimizer in (
+            ("generator_optimizer", generator_optimizer),
+            ("discriminator_optimizer", discriminator_optimizer),
+        ):
             if optimizer is None:
                 raise ValueError(
                     f"{type(self).__name__}.compile() needs `{name}`, for example "
-                    f"{name}=keras.optimizers.Adam(2e-4, beta_1=0.5). Received: {name}=None")
+                    f"{name}=keras.optimizers.Adam(2e-4, beta_1=0.5). Received: {name}=None"
+                )
         generator_optimizer = keras.optimizers.get(generator_optimizer)
         discriminator_optimizer = keras.optimizers.get(discriminator_optimizer)
         if generator_optimizer is discriminator_optimizer:
             raise ValueError(
                 "`generator_optimizer` and `discriminator_optimizer` must be two "
-                "optimizer objects: each keeps state for its own network.")
+                "optimizer objects: each keeps state for its own network."
+            )
         # Not the one-optimizer base; "auto" is kept in the config and resolved again on load.
         keras.Model.compile(self, optimizer=None, **self.resolve_compile_kwargs(kwargs))
         self._compile_kwargs = dict(kwargs)
@@ -235,7 +264,9 @@ class GAN(base.GenerativeModel):
             return None
         config = {
             "generator_optimizer": keras.saving.serialize_keras_object(self._user_optimizers[0]),
-            "discriminator_optimizer": keras.saving.serialize_keras_object(self._user_optimizers[1]),
+            "discriminator_optimizer": keras.saving.serialize_keras_object(
+                self._user_optimizers[1]
+            ),
         }
         config.update(self._compile_kwargs)
         return config
@@ -287,8 +318,7 @@ class GAN(base.GenerativeModel):
         inputs = [data, labels] if self._projection else data
         outputs = self.discriminator(inputs, training=training)
         if isinstance(outputs, (list, tuple)):
-            return (tf.cast(outputs[0], "float32"),
-                    tf.cast(outputs[1], "float32"))
+            return (tf.cast(outputs[0], "float32"), tf.cast(outputs[1], "float32"))
         return tf.cast(outputs, "float32"), None
 
     @property
@@ -338,8 +368,9 @@ class GAN(base.GenerativeModel):
             scaled = self.discriminator_optimizer.scale_loss(loss)
         variables = self.discriminator.trainable_variables
         step_guard.require_finite("d_loss", per_example)
-        step_guard.apply(self.discriminator_optimizer, tape.gradient(scaled, variables),
-                         variables, name="d_loss")
+        step_guard.apply(
+            self.discriminator_optimizer, tape.gradient(scaled, variables), variables, name="d_loss"
+        )
         self.track(self.d_loss_tracker, per_example, batch)
         self.track(self.d_real_tracker, tf.reshape(real_logits, [-1]), batch)
         self.track(self.d_fake_tracker, tf.reshape(fake_logits, [-1]), batch)
@@ -358,8 +389,9 @@ class GAN(base.GenerativeModel):
             scaled = self.generator_optimizer.scale_loss(loss)
         variables = self.generator.trainable_variables
         step_guard.require_finite("g_loss", per_example)
-        step_guard.apply(self.generator_optimizer, tape.gradient(scaled, variables), variables,
-                         name="g_loss")
+        step_guard.apply(
+            self.generator_optimizer, tape.gradient(scaled, variables), variables, name="g_loss"
+        )
         self.track(self.g_loss_tracker, per_example, batch)
         if self.ema_generator is not None:
             # `weights` lists both networks' variables in creation order; the
@@ -368,41 +400,54 @@ class GAN(base.GenerativeModel):
             trainable = [p for p in pairs if p[1].trainable]
             frozen = [p for p in pairs if not p[1].trainable]
             distribution.update_moving_average(
-                [a for a, _ in trainable], [v for _, v in trainable], self.ema_decay,
-                ok=step_guard.ok)
+                [a for a, _ in trainable],
+                [v for _, v in trainable],
+                self.ema_decay,
+                ok=step_guard.ok,
+            )
             if frozen:
                 distribution.update_moving_average(
-                    [a for a, _ in frozen], [v for _, v in frozen], 0.0, ok=step_guard.ok)
+                    [a for a, _ in frozen], [v for _, v in frozen], 0.0, ok=step_guard.ok
+                )
 
     def check_compiled(self):
         if self.generator_optimizer is None:
             raise ValueError(
                 f"Call {type(self).__name__}.compile(generator_optimizer=..., "
-                "discriminator_optimizer=...) before fit().")
+                "discriminator_optimizer=...) before fit()."
+            )
 
     @property
     def metrics(self):
-        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
-                self.d_fake_tracker, *self._extra_trackers.values()]
+        return [
+            self.d_loss_tracker,
+            self.g_loss_tracker,
+            self.d_real_tracker,
+            self.d_fake_tracker,
+            *self._extra_trackers.values(),
+        ]
 
     # ------------------------------------------------------------------ sampling
 
     def samples_from_latents(self, latents, labels=None):
         """Samples of the generator (the moving average, if kept), in float32."""
         generator = self.ema_generator or self.generator
-        return tf.cast(self.run_generator(latents, labels, training=False, generator=generator),
-                       "float32")
+        return tf.cast(
+            self.run_generator(latents, labels, training=False, generator=generator), "float32"
+        )
 
     # ------------------------------------------------------------------ saving
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "latent_dim": self.latent_dim,
-            "loss": self.adversarial_loss.name,
-            "discriminator_steps": self.discriminator_steps,
-            "ema_decay": self.ema_decay,
-            "seed": self.seed,
-            "num_classes": self.num_classes,
-        })
+        config.update(
+            {
+                "latent_dim": self.latent_dim,
+                "loss": self.adversarial_loss.name,
+                "discriminator_steps": self.discriminator_steps,
+                "ema_decay": self.ema_decay,
+                "seed": self.seed,
+                "num_classes": self.num_classes,
+            }
+        )
         return config

@@ -6,8 +6,15 @@ import tensorflow as tf
 import keras_gen
 from keras_gen import models
 
-ALL = [models.GAN, models.DCGAN, models.WGANGP, models.SNGAN, models.LSGAN,
-       models.ConditionalGAN, models.ACGAN]
+ALL = [
+    models.GAN,
+    models.DCGAN,
+    models.WGANGP,
+    models.SNGAN,
+    models.LSGAN,
+    models.ConditionalGAN,
+    models.ACGAN,
+]
 CONDITIONAL = (models.ConditionalGAN, models.ACGAN)
 
 
@@ -15,8 +22,10 @@ def _make(cls, data_shape=(28, 28, 1), **kwargs):
     if cls in CONDITIONAL:
         kwargs.setdefault("num_classes", 10)
     model = cls(data_shape=data_shape, latent_dim=16, seed=7, **kwargs)
-    model.compile(generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                  discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5))
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+        discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    )
     return model
 
 
@@ -29,11 +38,11 @@ def _fit(model, data, epochs=1):
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
 def test_fit_save_load_generate(cls, mnist_small, tmp_path):
     model = _make(cls)
+
     def kernels(network):
         return {v.path: np.array(v) for v in network.trainable_weights if "kernel" in v.path}
 
-    before = {"generator": kernels(model.generator),
-              "discriminator": kernels(model.discriminator)}
+    before = {"generator": kernels(model.generator), "discriminator": kernels(model.discriminator)}
     history = _fit(model, mnist_small)
     assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(history.history)
     for name in before:
@@ -63,8 +72,7 @@ def test_training_on_after_loading_matches_training_on_without_saving(mnist_smal
     _fit(model, mnist_small)
     _fit(loaded, mnist_small)
     for a, b in zip(model.weights, loaded.weights):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-6,
-                                   err_msg=a.path)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-6, err_msg=a.path)
     np.testing.assert_array_equal(model.generate(8, seed=3), loaded.generate(8, seed=3))
 
 
@@ -96,7 +104,8 @@ def test_ema_generator_is_averaged_and_used_for_sampling(mnist_small):
     expected = model.ema_generator(model.sample_latents(4, seed), training=False).numpy()
     np.testing.assert_allclose(model.generate(4, seed=0), expected, atol=1e-6)
     assert not np.allclose(
-        model.generator(model.sample_latents(4, seed), training=False).numpy(), expected)
+        model.generator(model.sample_latents(4, seed), training=False).numpy(), expected
+    )
 
 
 def test_conditional_generate_follows_labels(mnist_small):
@@ -123,23 +132,46 @@ def test_default_networks_are_mlp_for_vectors_and_dcgan_for_images():
     assert any(layer.__class__.__name__ == "SpectralNormalization" for layer in sn.layers)
 
 
-@pytest.mark.parametrize("build, error, match", [
-    (lambda: models.GAN(data_shape=(28, 28, 1), discriminator_steps=0), ValueError,
-     "discriminator_steps=0"),
-    (lambda: models.GAN(data_shape=(28, 28, 1), loss="squared"), ValueError,
-     "loss='squared'"),
-    (lambda: models.ConditionalGAN(data_shape=(28, 28, 1)), ValueError, "num_classes=None"),
-    (lambda: models.GAN(), ValueError, "GAN needs `generator` and `discriminator`.*data_shape=None"),
-    (lambda: models.GAN(generator=keras_gen.networks.mlp_generator(8, (2,))), ValueError,
-     r"Pass both `generator` and `discriminator`.*discriminator=None"),
-    (lambda: models.GAN(data_shape=(2,), ema_decay=1.5), ValueError, "ema_decay=1.5"),
-    (lambda: models.GAN(generator=keras_gen.networks.mlp_generator(8, (2,)),
-                        discriminator=keras_gen.networks.mlp_discriminator((3,))),
-     ValueError, r"discriminator input \(3,\)"),
-    (lambda: models.GAN(generator=keras_gen.networks.mlp_generator(8, (2,)),
-                        discriminator=keras_gen.networks.mlp_discriminator((2,)),
-                        latent_dim=4), ValueError, "latent_dim=4"),
-])
+@pytest.mark.parametrize(
+    "build, error, match",
+    [
+        (
+            lambda: models.GAN(data_shape=(28, 28, 1), discriminator_steps=0),
+            ValueError,
+            "discriminator_steps=0",
+        ),
+        (lambda: models.GAN(data_shape=(28, 28, 1), loss="squared"), ValueError, "loss='squared'"),
+        (lambda: models.ConditionalGAN(data_shape=(28, 28, 1)), ValueError, "num_classes=None"),
+        (
+            lambda: models.GAN(),
+            ValueError,
+            "GAN needs `generator` and `discriminator`.*data_shape=None",
+        ),
+        (
+            lambda: models.GAN(generator=keras_gen.networks.mlp_generator(8, (2,))),
+            ValueError,
+            r"Pass both `generator` and `discriminator`.*discriminator=None",
+        ),
+        (lambda: models.GAN(data_shape=(2,), ema_decay=1.5), ValueError, "ema_decay=1.5"),
+        (
+            lambda: models.GAN(
+                generator=keras_gen.networks.mlp_generator(8, (2,)),
+                discriminator=keras_gen.networks.mlp_discriminator((3,)),
+            ),
+            ValueError,
+            r"discriminator input \(3,\)",
+        ),
+        (
+            lambda: models.GAN(
+                generator=keras_gen.networks.mlp_generator(8, (2,)),
+                discriminator=keras_gen.networks.mlp_discriminator((2,)),
+                latent_dim=4,
+            ),
+            ValueError,
+            "latent_dim=4",
+        ),
+    ],
+)
 def test_bad_constructor_arguments(build, error, match):
     with pytest.raises(error, match=match):
         build()
@@ -185,8 +217,7 @@ def test_nan_loss_stops_before_a_checkpoint_is_overwritten(tmp_path):
     weights = [w.copy() for w in model.get_weights()]
     with pytest.raises(keras_gen.NonFiniteLossError, match="`x` held NaN"):
         # Unshuffled, the NaN is in the first batch: no good batch comes before it.
-        model.fit(bad, batch_size=16, epochs=1, verbose=0, callbacks=[checkpoint],
-                  shuffle=False)
+        model.fit(bad, batch_size=16, epochs=1, verbose=0, callbacks=[checkpoint], shuffle=False)
     assert open(path, "rb").read() == saved
     for before, after in zip(weights, model.get_weights()):
         np.testing.assert_array_equal(before, after)
@@ -200,8 +231,11 @@ class _NaNDiscriminatorLossGAN(models.GAN):
 @pytest.mark.parametrize("jit_compile", [False, True])
 def test_a_non_finite_loss_names_the_loss_and_changes_no_weight(jit_compile):
     model = _NaNDiscriminatorLossGAN(data_shape=(2,), latent_dim=4, seed=0)
-    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3),
-                  discriminator_optimizer=keras.optimizers.Adam(1e-3), jit_compile=jit_compile)
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(1e-3),
+        discriminator_optimizer=keras.optimizers.Adam(1e-3),
+        jit_compile=jit_compile,
+    )
     weights = [w.copy() for w in model.get_weights()]
     data = np.random.RandomState(0).uniform(-1, 1, (16, 2)).astype("float32")
     with pytest.raises(keras_gen.NonFiniteLossError, match="`d_loss` held NaN"):
@@ -219,8 +253,9 @@ def test_mixed_precision(policy, mnist_small):
         history = _fit(model, mnist_small)
         scaled = isinstance(model.generator_optimizer, keras.optimizers.LossScaleOptimizer)
         assert scaled == (policy == "mixed_float16")
-        assert isinstance(model.discriminator_optimizer,
-                          keras.optimizers.LossScaleOptimizer) == scaled
+        assert (
+            isinstance(model.discriminator_optimizer, keras.optimizers.LossScaleOptimizer) == scaled
+        )
         logits, _ = model.run_discriminator(mnist_small[0][:2], None, training=False)
         assert logits.dtype == "float32"
         assert model.generator.layers[-2].compute_dtype == policy.split("_")[1]

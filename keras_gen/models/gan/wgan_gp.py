@@ -31,7 +31,8 @@ class WGANGP(gan.GAN):
         if float(gradient_penalty_weight) < 0:
             raise ValueError(
                 "`gradient_penalty_weight` must be >= 0. "
-                f"Received: gradient_penalty_weight={gradient_penalty_weight!r}")
+                f"Received: gradient_penalty_weight={gradient_penalty_weight!r}"
+            )
         self.gradient_penalty_weight = float(gradient_penalty_weight)
 
     def discriminator_kwargs(self):
@@ -39,14 +40,15 @@ class WGANGP(gan.GAN):
 
     def discriminator_penalty(self, real_data, fake_data, labels):
         weights = self.draw(
-            gan.PENALTY_DRAWS, lambda n, seed: tf.random.stateless_uniform([n], seed=seed))
+            gan.PENALTY_DRAWS, lambda n, seed: tf.random.stateless_uniform([n], seed=seed)
+        )
 
         def critic(data):
             return self.run_discriminator(data, labels, training=True)[0]
 
         return self.gradient_penalty_weight * losses.gradient_penalty(
-            critic, real_data, fake_data, interpolation_weights=weights,
-            loss_scale=self.loss_scale)
+            critic, real_data, fake_data, interpolation_weights=weights, loss_scale=self.loss_scale
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.models import base
-from keras_gen.models import guard
+from keras_gen.models import base, guard
 from keras_gen.networks import common
 from keras_gen.networks.transformer import TransformerBlock
 from keras_gen.utils import distribution
@@ -44,17 +43,30 @@ class GPT(base.GenerativeModel):
     ```
     """
 
-    def __init__(self, vocabulary_size=256, sequence_length=128, num_layers=4, num_heads=4,
-                 hidden_dim=128, dropout=0.1, seed=None, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size=256,
+        sequence_length=128,
+        num_layers=4,
+        num_heads=4,
+        hidden_dim=128,
+        dropout=0.1,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, **kwargs)
         set_size(self, vocabulary_size, num_layers, num_heads, hidden_dim, dropout)
         self.sequence_length = common.check_positive_int(sequence_length, "sequence_length")
-        self.token_embedding = keras.layers.Embedding(vocabulary_size, hidden_dim,
-                                                      name="token_embedding")
-        self.position_embedding = keras.layers.Embedding(sequence_length, hidden_dim,
-                                                         name="position_embedding")
-        self.blocks = [TransformerBlock(hidden_dim, num_heads, dropout, name=f"block_{i}")
-                       for i in range(num_layers)]
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size, hidden_dim, name="token_embedding"
+        )
+        self.position_embedding = keras.layers.Embedding(
+            sequence_length, hidden_dim, name="position_embedding"
+        )
+        self.blocks = [
+            TransformerBlock(hidden_dim, num_heads, dropout, name=f"block_{i}")
+            for i in range(num_layers)
+        ]
         add_output_layers(self)
         self.data_shape = (sequence_length,)
         self.build((None, sequence_length))
@@ -88,8 +100,9 @@ class GPT(base.GenerativeModel):
         return unpack_tokens(self, data, self.sequence_length)
 
     def _per_example_loss(self, logits, targets):
-        cross_entropy = keras.losses.sparse_categorical_crossentropy(targets, logits,
-                                                                     from_logits=True)
+        cross_entropy = keras.losses.sparse_categorical_crossentropy(
+            targets, logits, from_logits=True
+        )
         return tf.reduce_mean(cross_entropy, axis=1)
 
     def train_step(self, data):
@@ -100,8 +113,11 @@ class GPT(base.GenerativeModel):
             per_example = self._per_example_loss(self(inputs, training=True), targets)
             scaled = self.optimizer.scale_loss(batch.mean(per_example))
         step_guard.require_finite("loss", per_example)
-        step_guard.apply(self.optimizer, tape.gradient(scaled, self.trainable_variables),
-                         self.trainable_variables)
+        step_guard.apply(
+            self.optimizer,
+            tape.gradient(scaled, self.trainable_variables),
+            self.trainable_variables,
+        )
         step_guard.finish(self)
         return self._logs(per_example, batch)
 
@@ -122,33 +138,52 @@ class GPT(base.GenerativeModel):
 
     def fit(self, x=None, y=None, *args, **kwargs):
         if isinstance(x, np.ndarray) and y is None:
-            raise ValueError(f"{type(self).__name__}.fit needs targets: fit(inputs, targets) or "
-                             "a dataset of (inputs, targets). Received: y=None")
+            raise ValueError(
+                f"{type(self).__name__}.fit needs targets: fit(inputs, targets) or "
+                "a dataset of (inputs, targets). Received: y=None"
+            )
         return super().fit(x, y, *args, **kwargs)
 
     def _check_arrays(self, x, y):
         if x.ndim != 2 or x.shape[1] > self.sequence_length:
-            raise ValueError(f"`x` must hold token sequences of at most {self.sequence_length} "
-                             f"tokens. Received: x with shape {x.shape}")
+            raise ValueError(
+                f"`x` must hold token sequences of at most {self.sequence_length} "
+                f"tokens. Received: x with shape {x.shape}"
+            )
         for name, tokens in (("x", x), ("y", np.asarray(y))):
             if tokens.shape != x.shape or not np.issubdtype(tokens.dtype, np.integer):
-                raise ValueError(f"`{name}` must hold integer token ids of shape {x.shape}. "
-                                 f"Received: {name} of shape {tokens.shape} and dtype "
-                                 f"{tokens.dtype}")
+                raise ValueError(
+                    f"`{name}` must hold integer token ids of shape {x.shape}. "
+                    f"Received: {name} of shape {tokens.shape} and dtype "
+                    f"{tokens.dtype}"
+                )
             if tokens.size and (tokens.min() < 0 or tokens.max() >= self.vocabulary_size):
-                raise ValueError(f"`{name}` must hold token ids in [0, vocabulary_size="
-                                 f"{self.vocabulary_size}). Received: {name} in "
-                                 f"[{tokens.min()}, {tokens.max()}]")
+                raise ValueError(
+                    f"`{name}` must hold token ids in [0, vocabulary_size="
+                    f"{self.vocabulary_size}). Received: {name} in "
+                    f"[{tokens.min()}, {tokens.max()}]"
+                )
 
     def training_seed_generators(self):
         """The dropout layers' seed generators, one per block (none with `dropout=0`)."""
-        return [block.drop.seed_generator for block in self.blocks
-                if getattr(block.drop, "seed_generator", None) is not None]
+        return [
+            block.drop.seed_generator
+            for block in self.blocks
+            if getattr(block.drop, "seed_generator", None) is not None
+        ]
 
     # ------------------------------------------------------------------ generation
 
-    def generate(self, prompt, max_length=100, temperature=1.0, top_k=None, top_p=None,
-                 seed=None, use_cache=True):
+    def generate(
+        self,
+        prompt,
+        max_length=100,
+        temperature=1.0,
+        top_k=None,
+        top_p=None,
+        seed=None,
+        use_cache=True,
+    ):
         """Continues `prompt` by `max_length` tokens; returns prompt and continuation.
 
         Args:
@@ -167,31 +202,45 @@ class GPT(base.GenerativeModel):
             A str (bytes decoded as UTF-8, invalid bytes replaced) for a str
             prompt, else a list of token ids.
         """
-        tokens, as_text = check_generation_arguments(self.vocabulary_size, prompt, max_length,
-                                                      temperature, top_k, top_p)
+        tokens, as_text = check_generation_arguments(
+            self.vocabulary_size, prompt, max_length, temperature, top_k, top_p
+        )
         total = len(tokens) + max_length
         if total > self.sequence_length:
             raise ValueError(
                 f"The prompt ({len(tokens)} tokens) plus max_length must fit in "
-                f"sequence_length={self.sequence_length}. Received: max_length={max_length}")
+                f"sequence_length={self.sequence_length}. Received: max_length={max_length}"
+            )
         buffer = np.zeros((1, self.sequence_length), "int32")
-        buffer[0, :len(tokens)] = tokens
+        buffer[0, : len(tokens)] = tokens
         function = self._generate_function(bool(use_cache))
-        out = function(tf.constant(buffer), tf.constant(len(tokens)), tf.constant(total),
-                       tf.cast(self.sampling_seed(seed), tf.int64),
-                       tf.constant(float(temperature)), tf.constant(top_k or 0),
-                       tf.constant(1.0 if top_p is None else float(top_p)))
+        out = function(
+            tf.constant(buffer),
+            tf.constant(len(tokens)),
+            tf.constant(total),
+            tf.cast(self.sampling_seed(seed), tf.int64),
+            tf.constant(float(temperature)),
+            tf.constant(top_k or 0),
+            tf.constant(1.0 if top_p is None else float(top_p)),
+        )
         generated = out.numpy()[0, :total].tolist()
         return bytes(generated).decode("utf-8", errors="replace") if as_text else generated
 
     def _generate_function(self, use_cache):
         cache = self._sample_function or {}
         if use_cache not in cache:
-            @tf.function(input_signature=[
-                tf.TensorSpec([1, self.sequence_length], tf.int32), tf.TensorSpec([], tf.int32),
-                tf.TensorSpec([], tf.int32), tf.TensorSpec([2], tf.int64),
-                tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32),
-                tf.TensorSpec([], tf.float32)])
+
+            @tf.function(
+                input_signature=[
+                    tf.TensorSpec([1, self.sequence_length], tf.int32),
+                    tf.TensorSpec([], tf.int32),
+                    tf.TensorSpec([], tf.int32),
+                    tf.TensorSpec([2], tf.int64),
+                    tf.TensorSpec([], tf.float32),
+                    tf.TensorSpec([], tf.int32),
+                    tf.TensorSpec([], tf.float32),
+                ]
+            )
             def run(tokens, prompt_length, total, seed, temperature, top_k, top_p):
                 shape = (1, self.num_heads, self.sequence_length, self.hidden_dim // self.num_heads)
                 caches = [tf.zeros(shape, self.compute_dtype) for _ in range(2 * self.num_layers)]
@@ -199,26 +248,31 @@ class GPT(base.GenerativeModel):
                 def next_logits(tokens, position, caches):
                     if not use_cache:
                         return self(tokens, training=False)[0, position], caches
-                    x = self._embed(tokens[:, position:position + 1], position[None, None])
+                    x = self._embed(tokens[:, position : position + 1], position[None, None])
                     updated = []
                     for i, block in enumerate(self.blocks):
-                        x, keys, values = block.step(x, caches[2 * i], caches[2 * i + 1],
-                                                     position)
+                        x, keys, values = block.step(x, caches[2 * i], caches[2 * i + 1], position)
                         updated += [keys, values]
                     return self._logits(x)[0, 0], updated
 
                 def body(position, tokens, caches):
                     logits, caches = next_logits(tokens, position, caches)
-                    drawn = sample_token(logits, temperature, top_k, top_p,
-                                         tf.random.experimental.stateless_fold_in(seed, position))
+                    drawn = sample_token(
+                        logits,
+                        temperature,
+                        top_k,
+                        top_p,
+                        tf.random.experimental.stateless_fold_in(seed, position),
+                    )
                     keep = position + 1 < prompt_length
                     token = tf.where(keep, tokens[0, position + 1], drawn)
                     slot = tf.one_hot(position + 1, self.sequence_length, dtype=tf.int32)[None]
                     tokens = tokens * (1 - slot) + token * slot
                     return position + 1, tokens, caches
 
-                _, tokens, _ = tf.while_loop(lambda p, *_: p < total - 1, body,
-                                             (tf.constant(0), tokens, caches))
+                _, tokens, _ = tf.while_loop(
+                    lambda p, *_: p < total - 1, body, (tf.constant(0), tokens, caches)
+                )
                 return tokens
 
             cache[use_cache] = run
@@ -229,15 +283,17 @@ class GPT(base.GenerativeModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "vocabulary_size": self.vocabulary_size,
-            "sequence_length": self.sequence_length,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "dropout": self.dropout,
-            "seed": self.seed,
-        })
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "sequence_length": self.sequence_length,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "hidden_dim": self.hidden_dim,
+                "dropout": self.dropout,
+                "seed": self.seed,
+            }
+        )
         return config
 
 
@@ -251,17 +307,22 @@ def unpack_tokens(model, data, max_length):
     inputs, targets, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
     name = type(model).__name__
     if targets is None or sample_weight is not None:
-        raise ValueError(f"{name} trains on (inputs, targets) token batches without sample "
-                         "weights, e.g. from keras_gen.data.load_text. Received: "
-                         f"{'targets=None' if targets is None else 'sample_weight'}")
+        raise ValueError(
+            f"{name} trains on (inputs, targets) token batches without sample "
+            "weights, e.g. from keras_gen.data.load_text. Received: "
+            f"{'targets=None' if targets is None else 'sample_weight'}"
+        )
     for role, tokens in (("inputs", inputs), ("targets", targets)):
         if not tokens.dtype.is_integer:
-            raise ValueError(f"{name} needs integer token ids. Received: {role} of dtype "
-                             f"{tokens.dtype.name}")
+            raise ValueError(
+                f"{name} needs integer token ids. Received: {role} of dtype {tokens.dtype.name}"
+            )
         length = tokens.shape[1] if tokens.shape.rank == 2 else "?"
         if tokens.shape.rank != 2 or (length is not None and length > max_length):
-            raise ValueError(f"{name} needs {role} of shape (batch, length) with length <= "
-                             f"{max_length}. Received: {role} of shape {tuple(tokens.shape)}")
+            raise ValueError(
+                f"{name} needs {role} of shape (batch, length) with length <= "
+                f"{max_length}. Received: {role} of shape {tuple(tokens.shape)}"
+            )
     return tf.cast(inputs, "int32"), tf.cast(targets, "int32")
 
 
@@ -285,8 +346,7 @@ def guard_tokens(model, inputs, targets, max_length):
 
 def set_size(model, vocabulary_size, num_layers, num_heads, hidden_dim, dropout):
     """Checks a language model's size arguments and sets them as attributes."""
-    model.vocabulary_size = common.check_positive_int(vocabulary_size, "vocabulary_size",
-                                                      minimum=2)
+    model.vocabulary_size = common.check_positive_int(vocabulary_size, "vocabulary_size", minimum=2)
     model.num_layers = common.check_positive_int(num_layers, "num_layers")
     model.num_heads = common.check_positive_int(num_heads, "num_heads")
     model.hidden_dim = common.check_positive_int(hidden_dim, "hidden_dim")
@@ -307,13 +367,18 @@ def check_generation_arguments(vocabulary_size, prompt, max_length, temperature,
     """`(token ids, whether the prompt was a str)`, after checking `generate`'s arguments."""
     as_text = isinstance(prompt, str)
     if not isinstance(prompt, (str, bytes, list, tuple, np.ndarray)):
-        raise ValueError(f"`prompt` must be a str, bytes or a list of token ids. "
-                         f"Received: prompt={prompt!r:.80} of type {type(prompt).__name__}")
+        raise ValueError(
+            f"`prompt` must be a str, bytes or a list of token ids. "
+            f"Received: prompt={prompt!r:.80} of type {type(prompt).__name__}"
+        )
     tokens = list(prompt.encode("utf-8") if as_text else prompt)
-    if not tokens or not all(isinstance(t, (int, np.integer)) and 0 <= t < vocabulary_size
-                             for t in tokens):
-        raise ValueError(f"`prompt` must be a non-empty str, bytes or list of token ids in "
-                         f"[0, {vocabulary_size}). Received: prompt={prompt!r:.80}")
+    if not tokens or not all(
+        isinstance(t, (int, np.integer)) and 0 <= t < vocabulary_size for t in tokens
+    ):
+        raise ValueError(
+            f"`prompt` must be a non-empty str, bytes or list of token ids in "
+            f"[0, {vocabulary_size}). Received: prompt={prompt!r:.80}"
+        )
     common.check_positive_int(max_length, "max_length")
     if float(temperature) < 0:
         raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature!r}")

@@ -11,8 +11,7 @@ from keras_gen.models.text.gpt import sample_token
 @pytest.fixture(scope="module")
 def trained():
     dataset, _ = keras_gen.data.load_text("pydoc", sequence_length=32, batch_size=8, seed=0)
-    model = GPT(sequence_length=32, num_layers=2, num_heads=2, hidden_dim=32, dropout=0.0,
-                seed=0)
+    model = GPT(sequence_length=32, num_layers=2, num_heads=2, hidden_dim=32, dropout=0.0, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     history = model.fit(dataset.take(20), epochs=1, verbose=0)
     return model, history
@@ -25,10 +24,15 @@ def test_fit_logs_loss_and_bits_per_byte(trained):
     assert loss < np.log(256)  # better than uniform bytes after 20 steps
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"temperature": 0.0}, {"temperature": 1.0, "seed": 3},
-    {"temperature": 0.7, "top_k": 5, "seed": 1}, {"temperature": 1.0, "top_p": 0.8, "seed": 2},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"temperature": 0.0},
+        {"temperature": 1.0, "seed": 3},
+        {"temperature": 0.7, "top_k": 5, "seed": 1},
+        {"temperature": 1.0, "top_p": 0.8, "seed": 2},
+    ],
+)
 def test_cached_generation_gives_the_tokens_of_uncached_generation(trained, kwargs):
     model, _ = trained
     cached = model.generate("The for", max_length=20, **kwargs)
@@ -52,8 +56,9 @@ def test_round_trip_and_seeds(trained, tmp_path):
 
 def test_bits_per_byte_metric_function_and_callback(trained, tmp_path):
     model, _ = trained
-    test, _ = keras_gen.data.load_text("pydoc", sequence_length=32, batch_size=8, split="test",
-                                       shuffle=False)
+    test, _ = keras_gen.data.load_text(
+        "pydoc", sequence_length=32, batch_size=8, split="test", shuffle=False
+    )
     test = test.take(5)
     result = keras_gen.metrics.text_metrics(model, test)
     evaluated = model.evaluate(test, verbose=0, return_dict=True)
@@ -66,8 +71,7 @@ def test_bits_per_byte_metric_function_and_callback(trained, tmp_path):
     metric = keras_gen.metrics.BitsPerByte()
     metric.update_state(targets, model(inputs))
     assert float(metric.result()) == pytest.approx(direct, rel=1e-5)
-    callback = keras_gen.callbacks.TextSampleCallback("The ", max_length=10,
-                                                      log_dir=str(tmp_path))
+    callback = keras_gen.callbacks.TextSampleCallback("The ", max_length=10, log_dir=str(tmp_path))
     callback.set_model(model)
     callback.on_epoch_end(0)
     assert callback.last_text.startswith("The ")
@@ -83,15 +87,21 @@ def test_sampling_filters():
     seeds = [tf.constant([s, 0], tf.int64) for s in range(200)]
     greedy = sample_token(logits, tf.constant(0.0), tf.constant(0), tf.constant(1.0), seeds[0])
     assert int(greedy) == 1
-    top2 = {int(sample_token(logits, tf.constant(1.0), tf.constant(2), tf.constant(1.0), s))
-            for s in seeds}
+    top2 = {
+        int(sample_token(logits, tf.constant(1.0), tf.constant(2), tf.constant(1.0), s))
+        for s in seeds
+    }
     assert top2 == {1, 3}
     # softmax([0, 3, 1, 2]) = [.032, .644, .087, .237]: the nucleus of 0.8 is {1, 3}.
-    nucleus = {int(sample_token(logits, tf.constant(1.0), tf.constant(0), tf.constant(0.8), s))
-               for s in seeds}
+    nucleus = {
+        int(sample_token(logits, tf.constant(1.0), tf.constant(0), tf.constant(0.8), s))
+        for s in seeds
+    }
     assert nucleus == {1, 3}
-    everything = {int(sample_token(logits, tf.constant(1.0), tf.constant(0), tf.constant(1.0), s))
-                  for s in seeds}
+    everything = {
+        int(sample_token(logits, tf.constant(1.0), tf.constant(0), tf.constant(1.0), s))
+        for s in seeds
+    }
     assert everything == {0, 1, 2, 3}
 
 

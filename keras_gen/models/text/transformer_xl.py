@@ -45,17 +45,31 @@ class TransformerXL(base.GenerativeModel):
         **kwargs: passed to `keras.Model`.
     """
 
-    def __init__(self, vocabulary_size=256, segment_length=64, memory_length=64, num_layers=4,
-                 num_heads=4, hidden_dim=128, dropout=0.1, use_memory=True, seed=None, **kwargs):
+    def __init__(
+        self,
+        vocabulary_size=256,
+        segment_length=64,
+        memory_length=64,
+        num_layers=4,
+        num_heads=4,
+        hidden_dim=128,
+        dropout=0.1,
+        use_memory=True,
+        seed=None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, **kwargs)
         gpt.set_size(self, vocabulary_size, num_layers, num_heads, hidden_dim, dropout)
         self.segment_length = common.check_positive_int(segment_length, "segment_length")
         self.memory_length = common.check_positive_int(memory_length, "memory_length", minimum=0)
         self.use_memory = bool(use_memory)
-        self.token_embedding = keras.layers.Embedding(vocabulary_size, hidden_dim,
-                                                      name="token_embedding")
-        self.blocks = [TransformerXLBlock(hidden_dim, num_heads, dropout, name=f"block_{i}")
-                       for i in range(num_layers)]
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size, hidden_dim, name="token_embedding"
+        )
+        self.blocks = [
+            TransformerXLBlock(hidden_dim, num_heads, dropout, name=f"block_{i}")
+            for i in range(num_layers)
+        ]
         gpt.add_output_layers(self)
         self.data_shape = (segment_length,)
         object.__setattr__(self, "_memory", None)
@@ -100,23 +114,40 @@ class TransformerXL(base.GenerativeModel):
     def _create_memory(self, global_batch):
         replicas = self.distribute_strategy.num_replicas_in_sync
         if global_batch % replicas:
-            raise ValueError(f"The batch size must divide among the {replicas} replicas. "
-                             f"Received: batch size {global_batch}")
-        shape = (self.num_layers, global_batch // replicas, self.active_memory_length,
-                 self.hidden_dim)
+            raise ValueError(
+                f"The batch size must divide among the {replicas} replicas. "
+                f"Received: batch size {global_batch}"
+            )
+        shape = (
+            self.num_layers,
+            global_batch // replicas,
+            self.active_memory_length,
+            self.hidden_dim,
+        )
         if self._memory is not None and tuple(self._memory[0].shape) == shape:
             return
         with self.distribute_strategy.scope():
             # Per replica (ON_READ): each replica remembers the rows it trains on.
-            states = tf.Variable(tf.zeros(shape), trainable=False,
-                                 synchronization=tf.VariableSynchronization.ON_READ,
-                                 aggregation=tf.VariableAggregation.NONE, name="memory")
-            valid = tf.Variable(0, trainable=False,
-                                synchronization=tf.VariableSynchronization.ON_READ,
-                                aggregation=tf.VariableAggregation.NONE, name="memory_valid")
-            reset = tf.Variable(1, trainable=False,
-                                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
-                                name="memory_reset")
+            states = tf.Variable(
+                tf.zeros(shape),
+                trainable=False,
+                synchronization=tf.VariableSynchronization.ON_READ,
+                aggregation=tf.VariableAggregation.NONE,
+                name="memory",
+            )
+            valid = tf.Variable(
+                0,
+                trainable=False,
+                synchronization=tf.VariableSynchronization.ON_READ,
+                aggregation=tf.VariableAggregation.NONE,
+                name="memory_valid",
+            )
+            reset = tf.Variable(
+                1,
+                trainable=False,
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+                name="memory_reset",
+            )
         # Not Keras-tracked: the memory is state of a run, not of the model file.
         object.__setattr__(self, "_memory", (states, valid, reset))
 
@@ -149,18 +180,24 @@ class TransformerXL(base.GenerativeModel):
         batch = distribution.BatchContext(inputs)
         step_guard = None
         if training:
-            step_guard, inputs, targets = gpt.guard_tokens(self, inputs, targets,
-                                                           self.segment_length)
+            step_guard, inputs, targets = gpt.guard_tokens(
+                self, inputs, targets, self.segment_length
+            )
         memory, valid = self._read_memory()
         with tf.GradientTape() as tape:
             logits, new_memory = self.forward(inputs, memory, valid, training=training)
-            per_example = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
-                targets, logits, from_logits=True), axis=1)
+            per_example = tf.reduce_mean(
+                keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True),
+                axis=1,
+            )
             scaled = self.optimizer.scale_loss(batch.mean(per_example))
         if training:
             step_guard.require_finite("loss", per_example)
-            step_guard.apply(self.optimizer, tape.gradient(scaled, self.trainable_variables),
-                             self.trainable_variables)
+            step_guard.apply(
+                self.optimizer,
+                tape.gradient(scaled, self.trainable_variables),
+                self.trainable_variables,
+            )
         if self.active_memory_length:
             self._write_memory(new_memory, valid, step_guard)
         if step_guard is not None:
@@ -185,18 +222,21 @@ class TransformerXL(base.GenerativeModel):
             raise ValueError(
                 "TransformerXL reads consecutive segments: pass a dataset from "
                 "keras_gen.data.load_text(..., consecutive=True). Received: x of type "
-                f"{type(x).__name__}")
+                f"{type(x).__name__}"
+            )
         batch = x.element_spec[0].shape[0]
         if batch is None:
-            raise ValueError("The dataset's batch size must be static (load_text(..., "
-                             "consecutive=True) gives one). Received: batch size None")
+            raise ValueError(
+                "The dataset's batch size must be static (load_text(..., "
+                "consecutive=True) gives one). Received: batch size None"
+            )
         validation = kwargs.get("validation_data")
-        if isinstance(validation, tf.data.Dataset) and \
-                validation.element_spec[0].shape[0] != batch:
+        if isinstance(validation, tf.data.Dataset) and validation.element_spec[0].shape[0] != batch:
             raise ValueError(
                 "Validation segments must come in batches of the training batch size, which "
                 f"the memory is shaped for ({batch}). Received: validation batch size "
-                f"{validation.element_spec[0].shape[0]}")
+                f"{validation.element_spec[0].shape[0]}"
+            )
         self._create_memory(int(batch))
 
     def fit(self, x=None, y=None, *args, **kwargs):
@@ -213,13 +253,15 @@ class TransformerXL(base.GenerativeModel):
 
     def training_seed_generators(self):
         """The dropout layers' seed generators, one per block (none with `dropout=0`)."""
-        return [block.drop.seed_generator for block in self.blocks
-                if getattr(block.drop, "seed_generator", None) is not None]
+        return [
+            block.drop.seed_generator
+            for block in self.blocks
+            if getattr(block.drop, "seed_generator", None) is not None
+        ]
 
     # ------------------------------------------------------------------ generation
 
-    def generate(self, prompt, max_length=100, temperature=1.0, top_k=None, top_p=None,
-                 seed=None):
+    def generate(self, prompt, max_length=100, temperature=1.0, top_k=None, top_p=None, seed=None):
         """Continues `prompt` by `max_length` tokens, one position at a time on the memory.
 
         Each new token attends to itself and the memory of the last
@@ -227,16 +269,20 @@ class TransformerXL(base.GenerativeModel):
         only), so the text can be longer than a segment. Arguments as for
         `GPT.generate`; returns a str for a str prompt, else token ids.
         """
-        tokens, as_text = gpt.check_generation_arguments(self.vocabulary_size, prompt, max_length,
-                                                         temperature, top_k, top_p)
+        tokens, as_text = gpt.check_generation_arguments(
+            self.vocabulary_size, prompt, max_length, temperature, top_k, top_p
+        )
         total = len(tokens) + max_length
         buffer = np.zeros((1, total), "int32")
-        buffer[0, :len(tokens)] = tokens
+        buffer[0, : len(tokens)] = tokens
         out = self._generate_function()(
-            tf.constant(buffer), tf.constant(len(tokens)), tf.cast(self.sampling_seed(seed),
-                                                                   tf.int64),
-            tf.constant(float(temperature)), tf.constant(top_k or 0),
-            tf.constant(1.0 if top_p is None else float(top_p)))
+            tf.constant(buffer),
+            tf.constant(len(tokens)),
+            tf.cast(self.sampling_seed(seed), tf.int64),
+            tf.constant(float(temperature)),
+            tf.constant(top_k or 0),
+            tf.constant(1.0 if top_p is None else float(top_p)),
+        )
         generated = out.numpy()[0].tolist()
         return bytes(generated).decode("utf-8", errors="replace") if as_text else generated
 
@@ -244,31 +290,45 @@ class TransformerXL(base.GenerativeModel):
         if self._sample_function is None:
             keep = self.active_memory_length
 
-            @tf.function(input_signature=[
-                tf.TensorSpec([1, None], tf.int32), tf.TensorSpec([], tf.int32),
-                tf.TensorSpec([2], tf.int64), tf.TensorSpec([], tf.float32),
-                tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)])
+            @tf.function(
+                input_signature=[
+                    tf.TensorSpec([1, None], tf.int32),
+                    tf.TensorSpec([], tf.int32),
+                    tf.TensorSpec([2], tf.int64),
+                    tf.TensorSpec([], tf.float32),
+                    tf.TensorSpec([], tf.int32),
+                    tf.TensorSpec([], tf.float32),
+                ]
+            )
             def run(tokens, prompt_length, seed, temperature, top_k, top_p):
                 total = tf.shape(tokens)[1]
                 memory = tf.zeros((self.num_layers, 1, keep, self.hidden_dim))
 
                 def body(position, tokens, memory, valid):
-                    logits, memory = self.forward(tokens[:, position:position + 1], memory,
-                                                  valid)
+                    logits, memory = self.forward(tokens[:, position : position + 1], memory, valid)
                     valid = tf.minimum(valid + 1, keep)
                     drawn = gpt.sample_token(
-                        logits[0, 0], temperature, top_k, top_p,
-                        tf.random.experimental.stateless_fold_in(seed, position))
-                    token = tf.where(position + 1 < prompt_length, tokens[0, position + 1],
-                                     drawn)
+                        logits[0, 0],
+                        temperature,
+                        top_k,
+                        top_p,
+                        tf.random.experimental.stateless_fold_in(seed, position),
+                    )
+                    token = tf.where(position + 1 < prompt_length, tokens[0, position + 1], drawn)
                     slot = tf.one_hot(position + 1, total, dtype=tf.int32)[None]
                     return position + 1, tokens * (1 - slot) + token * slot, memory, valid
 
                 _, tokens, _, _ = tf.while_loop(
-                    lambda p, *_: p < total - 1, body,
+                    lambda p, *_: p < total - 1,
+                    body,
                     (tf.constant(0), tokens, memory, tf.constant(0)),
-                    shape_invariants=(tf.TensorShape([]), tf.TensorShape([1, None]),
-                                      memory.shape, tf.TensorShape([])))
+                    shape_invariants=(
+                        tf.TensorShape([]),
+                        tf.TensorShape([1, None]),
+                        memory.shape,
+                        tf.TensorShape([]),
+                    ),
+                )
                 return tokens
 
             self._sample_function = run
@@ -278,15 +338,17 @@ class TransformerXL(base.GenerativeModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "vocabulary_size": self.vocabulary_size,
-            "segment_length": self.segment_length,
-            "memory_length": self.memory_length,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "dropout": self.dropout,
-            "use_memory": self.use_memory,
-            "seed": self.seed,
-        })
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "segment_length": self.segment_length,
+                "memory_length": self.memory_length,
+                "num_layers": self.num_layers,
+                "num_heads": self.num_heads,
+                "hidden_dim": self.hidden_dim,
+                "dropout": self.dropout,
+                "use_memory": self.use_memory,
+                "seed": self.seed,
+            }
+        )
         return config

@@ -8,16 +8,25 @@ from keras_gen.models.text import TransformerXL
 
 
 def _model(**kwargs):
-    model = TransformerXL(segment_length=16, memory_length=16, num_layers=2, num_heads=2,
-                          hidden_dim=32, dropout=0.0, seed=0, **kwargs)
+    model = TransformerXL(
+        segment_length=16,
+        memory_length=16,
+        num_layers=2,
+        num_heads=2,
+        hidden_dim=32,
+        dropout=0.0,
+        seed=0,
+        **kwargs,
+    )
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     return model
 
 
 @pytest.fixture(scope="module")
 def segments():
-    dataset, _ = keras_gen.data.load_text("pydoc", sequence_length=16, batch_size=4,
-                                          consecutive=True)
+    dataset, _ = keras_gen.data.load_text(
+        "pydoc", sequence_length=16, batch_size=4, consecutive=True
+    )
     return dataset.take(12)
 
 
@@ -35,8 +44,9 @@ def test_memory_carries_context_across_segments(segments):
     masked, _ = model.forward(second, garbage, tf.constant(0))
     np.testing.assert_allclose(masked.numpy(), without.numpy(), atol=1e-5)
     # The new memory is the last 16 inputs of each layer; for layer 0, the embeddings.
-    np.testing.assert_allclose(after_first[0].numpy(), model.token_embedding(first).numpy(),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        after_first[0].numpy(), model.token_embedding(first).numpy(), atol=1e-6
+    )
 
 
 def test_memory_is_emptied_when_an_epoch_or_evaluation_starts(segments):
@@ -60,8 +70,9 @@ def test_round_trip_generation_and_errors(segments, tmp_path):
     model.save(path)
     loaded = keras.models.load_model(path)
     assert loaded.generate("The for", max_length=40, seed=2) == text
-    assert loaded.generate(list(b"ab"), max_length=5, temperature=0.0) == \
-        model.generate(list(b"ab"), max_length=5, temperature=0.0)
+    assert loaded.generate(list(b"ab"), max_length=5, temperature=0.0) == model.generate(
+        list(b"ab"), max_length=5, temperature=0.0
+    )
     with pytest.raises(ValueError, match="consecutive"):
         model.fit(np.zeros((4, 16), "int32"), np.zeros((4, 16), "int32"))
     with pytest.raises(ValueError, match="memory_length=-1"):
@@ -70,8 +81,9 @@ def test_round_trip_generation_and_errors(segments, tmp_path):
         TransformerXL(hidden_dim=9, num_heads=3)
     with pytest.raises(ValueError, match="dropout=1.0"):
         TransformerXL(dropout=1.0)
-    other, _ = keras_gen.data.load_text("pydoc", sequence_length=16, batch_size=2,
-                                        consecutive=True, split="test")
+    other, _ = keras_gen.data.load_text(
+        "pydoc", sequence_length=16, batch_size=2, consecutive=True, split="test"
+    )
     with pytest.raises(ValueError, match="validation batch size 2"):
         model.fit(segments, validation_data=other, verbose=0)
 

@@ -63,16 +63,27 @@ class VAE(base.GenerativeModel):
 
     nested_models = ("encoder", "decoder")
 
-    def __init__(self, encoder=None, decoder=None, latent_dim=None, likelihood="bernoulli",
-                 beta=1.0, beta_warmup_steps=0, seed=None, data_shape=None, num_classes=None,
-                 **kwargs):
+    def __init__(
+        self,
+        encoder=None,
+        decoder=None,
+        latent_dim=None,
+        likelihood="bernoulli",
+        beta=1.0,
+        beta_warmup_steps=0,
+        seed=None,
+        data_shape=None,
+        num_classes=None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, num_classes=num_classes, **kwargs)
         self.likelihood = likelihoods.check_likelihood(likelihood)
         if not float(beta) >= 0:
             raise ValueError(f"`beta` must be >= 0. Received: beta={beta!r}")
         self.beta = float(beta)
         self.beta_warmup_steps = common.check_positive_int(
-            beta_warmup_steps, "beta_warmup_steps", minimum=0)
+            beta_warmup_steps, "beta_warmup_steps", minimum=0
+        )
         if base.builds_default_networks(self, data_shape, encoder=encoder, decoder=decoder):
             data_shape = common.check_data_shape(data_shape, ranks=(1, 2, 3))
             latent_dim = 16 if latent_dim is None else latent_dim
@@ -84,8 +95,11 @@ class VAE(base.GenerativeModel):
         # One standard deviation for every dimension of a Gaussian decoder
         # (exp(-1) ~ 0.37 at the start), learned with the networks.
         self.log_scale = self.add_weight(
-            shape=(), initializer=keras.initializers.Constant(-1.0), name="log_scale",
-            trainable=self.likelihood == "gaussian")
+            shape=(),
+            initializer=keras.initializers.Constant(-1.0),
+            name="log_scale",
+            trainable=self.likelihood == "gaussian",
+        )
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
@@ -96,10 +110,14 @@ class VAE(base.GenerativeModel):
         """Default `(encoder, decoder)`: the convolutional pair for images, else the MLP pair."""
         labels = {"num_classes": self.num_classes} if self.conditional else {}
         if len(data_shape) == 3 and data_shape[0] % 4 == 0 and data_shape[1] % 4 == 0:
-            return (networks.conv_encoder(data_shape, latent_dim, **labels),
-                    networks.conv_decoder(latent_dim, data_shape, **labels))
-        return (networks.mlp_encoder(data_shape, latent_dim, **labels),
-                networks.mlp_decoder(latent_dim, data_shape, **labels))
+            return (
+                networks.conv_encoder(data_shape, latent_dim, **labels),
+                networks.conv_decoder(latent_dim, data_shape, **labels),
+            )
+        return (
+            networks.mlp_encoder(data_shape, latent_dim, **labels),
+            networks.mlp_decoder(latent_dim, data_shape, **labels),
+        )
 
     def _check_networks(self, latent_dim):
         expected = 2 if self.conditional else 1
@@ -107,11 +125,13 @@ class VAE(base.GenerativeModel):
             if not getattr(network, "inputs", None):
                 raise ValueError(
                     f"`{role}` must be a built model with known inputs. "
-                    f"Received: {role}={base.describe(network)}")
+                    f"Received: {role}={base.describe(network)}"
+                )
             if len(network.inputs) != expected:
                 raise ValueError(
                     f"{type(self).__name__} needs an {role} with {expected} input(s). "
-                    f"Received: {role} with inputs {[tuple(i.shape) for i in network.inputs]}")
+                    f"Received: {role} with inputs {[tuple(i.shape) for i in network.inputs]}"
+                )
         decoder_latent = self.decoder.inputs[0].shape[-1]
         latent_dim = decoder_latent if latent_dim is None else latent_dim
         posterior = self.encoder.outputs[0].shape[-1]
@@ -119,13 +139,15 @@ class VAE(base.GenerativeModel):
             raise ValueError(
                 f"The encoder must output 2 * latent_dim numbers (mean and log-variance) and "
                 f"the decoder take latent_dim. Received: latent_dim={latent_dim}, encoder "
-                f"output {posterior}, decoder input {decoder_latent}")
+                f"output {posterior}, decoder input {decoder_latent}"
+            )
         data_shape = tuple(self.encoder.inputs[0].shape[1:])
         decoded = tuple(self.decoder.outputs[0].shape[1:])
         if decoded != data_shape:
             raise ValueError(
                 f"The decoder makes outputs of shape {decoded} but the encoder takes "
-                f"{data_shape}. Received: decoder output {decoded}, encoder input {data_shape}")
+                f"{data_shape}. Received: decoder output {decoded}, encoder input {data_shape}"
+            )
         return latent_dim, data_shape
 
     # ------------------------------------------------------------------ pieces
@@ -136,7 +158,7 @@ class VAE(base.GenerativeModel):
     def posterior(self, data, labels=None, training=False):
         """`(mean, log_variance)` of q(z|x), float32, each `(batch, latent_dim)`."""
         outputs = tf.cast(self.encoder(self._inputs(data, labels), training=training), "float32")
-        return outputs[:, :self.latent_dim], outputs[:, self.latent_dim:]
+        return outputs[:, : self.latent_dim], outputs[:, self.latent_dim :]
 
     def decoder_outputs(self, latents, labels=None, training=False):
         """Raw decoder outputs (logits or means), float32, shape `(batch, *data_shape)`."""
@@ -182,8 +204,9 @@ class VAE(base.GenerativeModel):
     # ------------------------------------------------------------------ training
 
     def _noise(self, stream):
-        return self.draw(stream, lambda n, seed: tf.random.stateless_normal(
-            (n, self.latent_dim), seed=seed))
+        return self.draw(
+            stream, lambda n, seed: tf.random.stateless_normal((n, self.latent_dim), seed=seed)
+        )
 
     def train_step(self, data):
         x, labels = self.unpack(data)
@@ -225,8 +248,9 @@ class VAE(base.GenerativeModel):
 
     def _batched(self, function, arrays, batch_size):
         size = len(arrays[0])
-        outputs = [function(*[a[i:i + batch_size] for a in arrays])
-                   for i in range(0, size, batch_size)]
+        outputs = [
+            function(*[a[i : i + batch_size] for a in arrays]) for i in range(0, size, batch_size)
+        ]
         if isinstance(outputs[0], tuple):
             return tuple(np.concatenate([o[k] for o in outputs]) for k in range(len(outputs[0])))
         return np.concatenate(outputs)
@@ -234,12 +258,15 @@ class VAE(base.GenerativeModel):
     def _host_inputs(self, data, labels):
         data = np.asarray(data, "float32")
         if tuple(data.shape[1:]) != self.data_shape:
-            raise ValueError(f"`data` must hold samples of shape {self.data_shape}. "
-                             f"Received: data with shape {data.shape}")
+            raise ValueError(
+                f"`data` must hold samples of shape {self.data_shape}. "
+                f"Received: data with shape {data.shape}"
+            )
         if self.conditional:
             if labels is None:
-                raise ValueError(f"{type(self).__name__} is conditional: pass `labels`. "
-                                 "Received: labels=None")
+                raise ValueError(
+                    f"{type(self).__name__} is conditional: pass `labels`. Received: labels=None"
+                )
             return [data, self.check_labels(labels, "labels", len(data))]
         if labels is not None:
             raise ValueError(f"{type(self).__name__} is not conditional. Received: labels")
@@ -247,6 +274,7 @@ class VAE(base.GenerativeModel):
 
     def encode(self, data, labels=None, batch_size=256):
         """Posterior `(mean, log_variance)` of each sample, numpy arrays `(n, latent_dim)`."""
+
         def run(*args):
             mean, log_variance = self.posterior(*args)
             return mean.numpy(), log_variance.numpy()
@@ -257,13 +285,14 @@ class VAE(base.GenerativeModel):
         """Likelihood means of latents `(n, latent_dim)`: samples in data space."""
         latents = np.asarray(latents, "float32")
         if latents.ndim != 2 or latents.shape[1] != self.latent_dim:
-            raise ValueError(f"`latents` must have shape (n, {self.latent_dim}). "
-                             f"Received: latents with shape {latents.shape}")
+            raise ValueError(
+                f"`latents` must have shape (n, {self.latent_dim}). "
+                f"Received: latents with shape {latents.shape}"
+            )
         arrays = [latents]
         if self.conditional:
             arrays.append(self.check_labels(labels, "labels", len(latents)))
-        return self._batched(lambda *a: self.samples_from_latents(*a).numpy(), arrays,
-                             batch_size)
+        return self._batched(lambda *a: self.samples_from_latents(*a).numpy(), arrays, batch_size)
 
     def reconstruct(self, data, labels=None, batch_size=256):
         """Decodes each sample's posterior mean: reconstructions in data space."""
@@ -310,9 +339,12 @@ class VAE(base.GenerativeModel):
         noise = tf.random.stateless_normal((num_samples, batch, self.latent_dim), seed=seed)
         latents = mean + tf.exp(0.5 * log_variance) * noise  # (k, batch, latent)
         flat = tf.reshape(latents, (-1, self.latent_dim))
-        repeat = lambda t: tf.reshape(  # noqa: E731
-            tf.tile(t[None], [num_samples] + [1] * len(t.shape)),
-            tf.concat([[-1], tf.shape(t)[1:]], 0))
+        repeat = (
+            lambda t: tf.reshape(  # noqa: E731
+                tf.tile(t[None], [num_samples] + [1] * len(t.shape)),
+                tf.concat([[-1], tf.shape(t)[1:]], 0),
+            )
+        )
         outputs = self.decoder_outputs(flat, None if labels is None else repeat(labels))
         log_px = tf.reshape(self.log_likelihood_of(repeat(data), outputs), (num_samples, batch))
         log_pz = likelihoods.standard_normal_log_density(latents)
@@ -323,12 +355,14 @@ class VAE(base.GenerativeModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "latent_dim": self.latent_dim,
-            "likelihood": self.likelihood,
-            "beta": self.beta,
-            "beta_warmup_steps": self.beta_warmup_steps,
-            "seed": self.seed,
-            "num_classes": self.num_classes,
-        })
+        config.update(
+            {
+                "latent_dim": self.latent_dim,
+                "likelihood": self.likelihood,
+                "beta": self.beta,
+                "beta_warmup_steps": self.beta_warmup_steps,
+                "seed": self.seed,
+                "num_classes": self.num_classes,
+            }
+        )
         return config

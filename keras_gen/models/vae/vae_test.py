@@ -4,9 +4,7 @@ import pytest
 import tensorflow as tf
 
 import keras_gen
-from keras_gen import losses
-from keras_gen import metrics
-from keras_gen import models
+from keras_gen import losses, metrics, models
 
 ALL = [models.VAE, models.BetaVAE, models.ConditionalVAE, models.VQVAE]
 
@@ -40,9 +38,11 @@ def test_fit_save_load_generate(cls, mnist_small, tmp_path):
     before = _kernels(model)
     y = labels if model.conditional else None
     history = model.fit(images, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
-    expected_logs = ({"loss", "reconstruction", "commitment", "perplexity", "usage", "prior_loss",
-                      "codebook"} if cls is models.VQVAE
-                     else {"loss", "reconstruction", "kl", "elbo"})
+    expected_logs = (
+        {"loss", "reconstruction", "commitment", "perplexity", "usage", "prior_loss", "codebook"}
+        if cls is models.VQVAE
+        else {"loss", "reconstruction", "kl", "elbo"}
+    )
     assert set(history.history) == expected_logs
     assert set(model.evaluate(images, y, verbose=0, return_dict=True)) == expected_logs
     after = _kernels(model)
@@ -57,9 +57,11 @@ def test_fit_save_load_generate(cls, mnist_small, tmp_path):
     assert type(loaded) is cls
     np.testing.assert_array_equal(loaded.generate(8, seed=0), samples)
     assert not np.array_equal(model.generate(8, seed=1), samples)
-    np.testing.assert_allclose(loaded.reconstruct(images[:4], **(
-        {"labels": labels[:4]} if model.conditional else {})), model.reconstruct(
-        images[:4], **({"labels": labels[:4]} if model.conditional else {})), atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.reconstruct(images[:4], **({"labels": labels[:4]} if model.conditional else {})),
+        model.reconstruct(images[:4], **({"labels": labels[:4]} if model.conditional else {})),
+        atol=1e-6,
+    )
 
 
 def test_training_on_after_loading_matches_training_on(mnist_small, tmp_path):
@@ -96,21 +98,24 @@ def trained_vae():
     model = models.VAE(data_shape=(28, 28, 1), latent_dim=8, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     model.fit(x, batch_size=64, epochs=4, verbose=0)
-    test, _ = keras_gen.data.load("mnist5k", split="test", batch_size=100, binarize=True,
-                                  shuffle=False)
+    test, _ = keras_gen.data.load(
+        "mnist5k", split="test", batch_size=100, binarize=True, shuffle=False
+    )
     return model, next(iter(test)).numpy()
 
 
 def test_elbo_bounds_the_importance_weighted_estimate_which_rises_with_k(trained_vae):
     model, x = trained_vae
     elbo = metrics.evidence_lower_bound(model, x)
-    estimates = [metrics.log_likelihood(model, x, num_importance_samples=k, seed=3)
-                 for k in (1, 10, 100)]
+    estimates = [
+        metrics.log_likelihood(model, x, num_importance_samples=k, seed=3) for k in (1, 10, 100)
+    ]
     assert estimates[0] == pytest.approx(elbo, abs=3.0)  # K = 1 is an ELBO estimate
     assert elbo < estimates[1] < estimates[2] < 0
     assert estimates[2] - elbo > 1.0
     per_example = metrics.importance_weighted_log_likelihoods(
-        model, x[:10], num_importance_samples=100, seed=3)
+        model, x[:10], num_importance_samples=100, seed=3
+    )
     assert per_example.shape == (10,) and np.all(per_example < 0)
 
 
@@ -123,8 +128,9 @@ def test_gaussian_estimate_also_rises_with_k():
     model.fit(x, batch_size=128, epochs=5, verbose=0)
     held_out = toy.sample("ring8", 256, seed=1)
     elbo = metrics.evidence_lower_bound(model, held_out)
-    k1, k50 = (metrics.log_likelihood(model, held_out, num_importance_samples=k, seed=2)
-               for k in (1, 50))
+    k1, k50 = (
+        metrics.log_likelihood(model, held_out, num_importance_samples=k, seed=2) for k in (1, 50)
+    )
     assert np.isfinite([elbo, k1, k50]).all()
     assert abs(k1 - elbo) < 0.5 and k50 > max(elbo, k1) + 0.02
 
@@ -145,8 +151,9 @@ def test_generate_is_traced_once_and_decodes_prior_draws(trained_vae):
     first = model.generate(5, seed=2)
     model.generate(7, seed=3, batch_size=3)
     assert model._generate_function().experimental_get_tracing_count() == 1
-    latents = model.sample_latents(5, tf.random.experimental.stateless_fold_in(
-        tf.constant([2, 0], "int64"), 0))
+    latents = model.sample_latents(
+        5, tf.random.experimental.stateless_fold_in(tf.constant([2, 0], "int64"), 0)
+    )
     np.testing.assert_allclose(first, model.decode(latents.numpy()), atol=1e-6)
     assert first.min() >= -1 and first.max() <= 1
 

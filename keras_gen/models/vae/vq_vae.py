@@ -73,20 +73,33 @@ class VQVAE(base.GenerativeModel):
 
     nested_models = ("encoder", "decoder", "prior")
 
-    def __init__(self, encoder=None, decoder=None, prior=None, num_embeddings=64,
-                 embedding_dim=None, commitment_cost=0.25, ema_decay=None, seed=None,
-                 data_shape=None, epsilon=1e-5, likelihood="gaussian", **kwargs):
+    def __init__(
+        self,
+        encoder=None,
+        decoder=None,
+        prior=None,
+        num_embeddings=64,
+        embedding_dim=None,
+        commitment_cost=0.25,
+        ema_decay=None,
+        seed=None,
+        data_shape=None,
+        epsilon=1e-5,
+        likelihood="gaussian",
+        **kwargs,
+    ):
         super().__init__(seed=seed, **kwargs)
         self.likelihood = likelihoods.check_likelihood(likelihood)
-        self.num_embeddings = common.check_positive_int(num_embeddings, "num_embeddings",
-                                                        minimum=2)
+        self.num_embeddings = common.check_positive_int(num_embeddings, "num_embeddings", minimum=2)
         if not float(commitment_cost) >= 0:
-            raise ValueError(f"`commitment_cost` must be >= 0. "
-                             f"Received: commitment_cost={commitment_cost!r}")
+            raise ValueError(
+                f"`commitment_cost` must be >= 0. Received: commitment_cost={commitment_cost!r}"
+            )
         self.commitment_cost = float(commitment_cost)
         if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
             raise ValueError(
-                f"`ema_decay` must be None or in (0, 1). Received: ema_decay={ema_decay!r}")
+                f"`ema_decay` must be None or in (0, 1). Received: ema_decay={ema_decay!r}"
+            )
         self.ema_decay = None if ema_decay is None else float(ema_decay)
         self.epsilon = float(epsilon)
         if base.builds_default_networks(self, data_shape, encoder=encoder, decoder=decoder):
@@ -99,13 +112,16 @@ class VQVAE(base.GenerativeModel):
         self.grid_shape = tuple(encoder.outputs[0].shape[1:3])
         self.embedding_dim = encoder.outputs[0].shape[-1]
         if embedding_dim is not None and embedding_dim != self.embedding_dim:
-            raise ValueError(f"`embedding_dim` does not match the encoder's {self.embedding_dim} "
-                             f"channels. Received: embedding_dim={embedding_dim!r}")
+            raise ValueError(
+                f"`embedding_dim` does not match the encoder's {self.embedding_dim} "
+                f"channels. Received: embedding_dim={embedding_dim!r}"
+            )
         self.data_shape = tuple(encoder.inputs[0].shape[1:])
         if tuple(decoder.outputs[0].shape[1:]) != self.data_shape:
             raise ValueError(
                 f"The decoder makes {tuple(decoder.outputs[0].shape[1:])} but the encoder "
-                f"takes {self.data_shape}. Received: decoder={base.describe(decoder)}")
+                f"takes {self.data_shape}. Received: decoder={base.describe(decoder)}"
+            )
         self.sequence_length = self.grid_shape[0] * self.grid_shape[1]
         if prior is None:
             prior = networks.code_transformer(self.num_embeddings, self.sequence_length)
@@ -114,18 +130,27 @@ class VQVAE(base.GenerativeModel):
         limit = math.sqrt(3.0 / self.num_embeddings)
         shape = (self.num_embeddings, self.embedding_dim)
         self.codebook = self.add_weight(
-            shape=shape, name="codebook", trainable=self.ema_decay is None,
-            initializer=keras.initializers.RandomUniform(-limit, limit, seed=self.seed))
+            shape=shape,
+            name="codebook",
+            trainable=self.ema_decay is None,
+            initializer=keras.initializers.RandomUniform(-limit, limit, seed=self.seed),
+        )
         if self.ema_decay is not None:
             # Started as one assignment of each code to itself, so that codes no
             # encoder output picks keep their initial vectors instead of
             # collapsing to zero.
             self.ema_cluster_size = self.add_weight(
-                shape=(self.num_embeddings,), initializer="ones", trainable=False,
-                name="ema_cluster_size")
+                shape=(self.num_embeddings,),
+                initializer="ones",
+                trainable=False,
+                name="ema_cluster_size",
+            )
             self.ema_embedding_sum = self.add_weight(
-                shape=shape, trainable=False, name="ema_embedding_sum",
-                initializer=keras.initializers.RandomUniform(-limit, limit, seed=self.seed))
+                shape=shape,
+                trainable=False,
+                name="ema_embedding_sum",
+                initializer=keras.initializers.RandomUniform(-limit, limit, seed=self.seed),
+            )
         names = ["loss", "reconstruction", "commitment", "perplexity", "usage", "prior_loss"]
         if self.ema_decay is None:
             names.insert(2, "codebook")
@@ -144,11 +169,14 @@ class VQVAE(base.GenerativeModel):
         flat = tf.reshape(encoded, (-1, self.embedding_dim))
         # float32 also inside `call`, where mixed precision would autocast the read.
         codebook = tf.cast(tf.convert_to_tensor(self.codebook), "float32")
-        distances = (tf.reduce_sum(tf.square(flat), 1, keepdims=True)
-                     - 2.0 * tf.matmul(flat, codebook, transpose_b=True)
-                     + tf.reduce_sum(tf.square(codebook), 1)[None])
-        indices = tf.reshape(tf.argmin(distances, axis=1, output_type=tf.int32),
-                             tf.shape(encoded)[:-1])
+        distances = (
+            tf.reduce_sum(tf.square(flat), 1, keepdims=True)
+            - 2.0 * tf.matmul(flat, codebook, transpose_b=True)
+            + tf.reduce_sum(tf.square(codebook), 1)[None]
+        )
+        indices = tf.reshape(
+            tf.argmin(distances, axis=1, output_type=tf.int32), tf.shape(encoded)[:-1]
+        )
         return indices, tf.gather(codebook, indices)
 
     def reconstruction_error(self, data, outputs):
@@ -171,15 +199,20 @@ class VQVAE(base.GenerativeModel):
         codes, so the bound has no entropy term (van den Oord et al. 2017, section 3.2).
         """
         if self.likelihood != "bernoulli":
-            raise ValueError("log_likelihood_bound needs likelihood='bernoulli' (squared error "
-                             "is not a likelihood). Received: likelihood="
-                             f"{self.likelihood!r}")
+            raise ValueError(
+                "log_likelihood_bound needs likelihood='bernoulli' (squared error "
+                "is not a likelihood). Received: likelihood="
+                f"{self.likelihood!r}"
+            )
         indices, quantized = self.nearest_codes(self.encoder(data, training=False))
         outputs = tf.cast(self.decoder(quantized, training=False), "float32")
         targets, tokens = self._prior_tokens(indices)
-        prior = -tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(
-            targets, tf.cast(self.prior(tokens, training=False), "float32"), from_logits=True),
-            axis=1)
+        prior = -tf.reduce_sum(
+            keras.losses.sparse_categorical_crossentropy(
+                targets, tf.cast(self.prior(tokens, training=False), "float32"), from_logits=True
+            ),
+            axis=1,
+        )
         return likelihoods.bernoulli_log_likelihood(data, outputs) + prior
 
     def _prior_tokens(self, indices):
@@ -197,16 +230,18 @@ class VQVAE(base.GenerativeModel):
         reconstruction = tf.cast(self.decoder(straight_through, training=training), "float32")
         terms = {
             "reconstruction": self.reconstruction_error(x, reconstruction),
-            "commitment": self.commitment_cost * _mean_per_example(
-                tf.square(encoded - tf.stop_gradient(quantized))),
+            "commitment": self.commitment_cost
+            * _mean_per_example(tf.square(encoded - tf.stop_gradient(quantized))),
         }
         if self.ema_decay is None:
-            terms["codebook"] = _mean_per_example(
-                tf.square(tf.stop_gradient(encoded) - quantized))
+            terms["codebook"] = _mean_per_example(tf.square(tf.stop_gradient(encoded) - quantized))
         targets, tokens = self._prior_tokens(indices)
-        prior_loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(
-            targets, tf.cast(self.prior(tokens, training=training), "float32"),
-            from_logits=True), axis=1)
+        prior_loss = tf.reduce_mean(
+            keras.losses.sparse_categorical_crossentropy(
+                targets, tf.cast(self.prior(tokens, training=training), "float32"), from_logits=True
+            ),
+            axis=1,
+        )
         return terms, prior_loss, indices, encoded
 
     def train_step(self, data):
@@ -233,8 +268,9 @@ class VQVAE(base.GenerativeModel):
         x, _ = self.unpack(data)
         batch = distribution.BatchContext(x)
         terms, prior_loss, indices, _ = self.terms(x, training=False)
-        counts = _sum_over_replicas(tf.reduce_sum(
-            tf.one_hot(tf.reshape(indices, [-1]), self.num_embeddings), axis=0))
+        counts = _sum_over_replicas(
+            tf.reduce_sum(tf.one_hot(tf.reshape(indices, [-1]), self.num_embeddings), axis=0)
+        )
         return self._logs(terms, prior_loss, counts, batch)
 
     def _logs(self, terms, prior_loss, counts, batch):
@@ -253,7 +289,8 @@ class VQVAE(base.GenerativeModel):
     def _ema_update(self, counts, sums, ok):
         decay = self.ema_decay
         distribution.update_moving_average(
-            [self.ema_cluster_size, self.ema_embedding_sum], [counts, sums], decay, ok=ok)
+            [self.ema_cluster_size, self.ema_embedding_sum], [counts, sums], decay, ok=ok
+        )
         size = tf.convert_to_tensor(self.ema_cluster_size)
         total = tf.reduce_sum(size)
         # Laplace smoothing keeps unused codes from dividing by zero.
@@ -271,28 +308,41 @@ class VQVAE(base.GenerativeModel):
         """Code indices of images, int32 numpy array `(n, h, w)`."""
         images = np.asarray(images, "float32")
         if tuple(images.shape[1:]) != self.data_shape:
-            raise ValueError(f"`images` must have shape (n, *{self.data_shape}). "
-                             f"Received: images with shape {images.shape}")
-        return np.concatenate([
-            self.nearest_codes(self.encoder(images[i:i + batch_size], training=False))[0].numpy()
-            for i in range(0, len(images), batch_size)])
+            raise ValueError(
+                f"`images` must have shape (n, *{self.data_shape}). "
+                f"Received: images with shape {images.shape}"
+            )
+        return np.concatenate(
+            [
+                self.nearest_codes(self.encoder(images[i : i + batch_size], training=False))[
+                    0
+                ].numpy()
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
     def decode_codes(self, indices):
         """Images of a grid of code indices `(n, h, w)`, float32."""
-        return self.data_mean(tf.cast(self.decoder(tf.gather(self.codebook, indices),
-                                                   training=False), "float32"))
+        return self.data_mean(
+            tf.cast(self.decoder(tf.gather(self.codebook, indices), training=False), "float32")
+        )
 
     def reconstruct(self, images, batch_size=256):
         """Images through encoder, quantisation and decoder."""
         codes = self.encode(images, batch_size)
-        return np.concatenate([self.decode_codes(codes[i:i + batch_size]).numpy()
-                               for i in range(0, len(codes), batch_size)])
+        return np.concatenate(
+            [
+                self.decode_codes(codes[i : i + batch_size]).numpy()
+                for i in range(0, len(codes), batch_size)
+            ]
+        )
 
     def call(self, inputs, training=False):
         """Reconstructions of `inputs` through the nearest codes."""
         encoded = self.encoder(inputs, training=training)
-        return self.data_mean(tf.cast(self.decoder(self.nearest_codes(encoded)[1],
-                                                   training=training), "float32"))
+        return self.data_mean(
+            tf.cast(self.decoder(self.nearest_codes(encoded)[1], training=training), "float32")
+        )
 
     def generate(self, num_samples, seed=None, labels=None, batch_size=None, temperature=1.0):
         """New images: codes drawn from the prior position by position, then decoded.
@@ -308,8 +358,7 @@ class VQVAE(base.GenerativeModel):
             Float32 numpy array `(num_samples, *data_shape)`.
         """
         common.check_positive_int(num_samples, "num_samples")
-        batch_size = common.check_positive_int(batch_size or min(num_samples, 256),
-                                               "batch_size")
+        batch_size = common.check_positive_int(batch_size or min(num_samples, 256), "batch_size")
         if not float(temperature) > 0:
             raise ValueError(f"`temperature` must be > 0. Received: temperature={temperature!r}")
         self.generation_labels(labels, num_samples)
@@ -319,15 +368,21 @@ class VQVAE(base.GenerativeModel):
         for i, start in enumerate(range(0, num_samples, batch_size)):
             size = min(batch_size, num_samples - start)
             seed_i = tf.cast(tf.random.experimental.stateless_fold_in(base_seed, i), "int64")
-            outputs.append(function(tf.constant(size), seed_i,
-                                    tf.constant(float(temperature))).numpy())
+            outputs.append(
+                function(tf.constant(size), seed_i, tf.constant(float(temperature))).numpy()
+            )
         return np.concatenate(outputs)
 
     def _generate_function(self):
         if self._sample_function is None:
-            @tf.function(input_signature=[tf.TensorSpec([], tf.int32),
-                                          tf.TensorSpec([2], tf.int64),
-                                          tf.TensorSpec([], tf.float32)])
+
+            @tf.function(
+                input_signature=[
+                    tf.TensorSpec([], tf.int32),
+                    tf.TensorSpec([2], tf.int64),
+                    tf.TensorSpec([], tf.float32),
+                ]
+            )
             def sample(size, seed, temperature):
                 tokens = tf.fill((size, self.sequence_length), self.num_embeddings)
                 codes = tf.zeros((size, self.sequence_length), tf.int32)
@@ -335,8 +390,11 @@ class VQVAE(base.GenerativeModel):
                     inputs = tf.concat([tokens[:, :1], codes[:, :-1]], axis=1)
                     logits = self.prior(inputs, training=False)[:, position] / temperature
                     drawn = tf.random.stateless_categorical(
-                        logits, 1, tf.random.experimental.stateless_fold_in(seed, position),
-                        dtype=tf.int32)[:, 0]
+                        logits,
+                        1,
+                        tf.random.experimental.stateless_fold_in(seed, position),
+                        dtype=tf.int32,
+                    )[:, 0]
                     mask = tf.one_hot(position, self.sequence_length, dtype=tf.int32)[None]
                     codes = codes * (1 - mask) + drawn[:, None] * mask
                 grid = tf.reshape(codes, (size, *self.grid_shape))
@@ -349,15 +407,17 @@ class VQVAE(base.GenerativeModel):
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "num_embeddings": self.num_embeddings,
-            "embedding_dim": self.embedding_dim,
-            "commitment_cost": self.commitment_cost,
-            "ema_decay": self.ema_decay,
-            "seed": self.seed,
-            "epsilon": self.epsilon,
-            "likelihood": self.likelihood,
-        })
+        config.update(
+            {
+                "num_embeddings": self.num_embeddings,
+                "embedding_dim": self.embedding_dim,
+                "commitment_cost": self.commitment_cost,
+                "ema_decay": self.ema_decay,
+                "seed": self.seed,
+                "epsilon": self.epsilon,
+                "likelihood": self.likelihood,
+            }
+        )
         return config
 
 
