@@ -129,26 +129,38 @@ def load_text(
     tokens = text_tokens(name, split, data_dir, download).astype("int32")
     info = TextInfo(str(name), split, VOCABULARY_SIZE, len(tokens), sequence_length)
     if consecutive:
-        stream = (len(tokens) - 1) // batch_size
-        segments = stream // sequence_length
-        if segments < 1:
-            raise ValueError(
-                f"The {split} text ({len(tokens)} bytes) is too short for {batch_size} streams "
-                f"of segments of {sequence_length}. Received: batch_size={batch_size}, "
-                f"sequence_length={sequence_length}"
-            )
-        length = segments * sequence_length
-        rows = np.stack([tokens[b * stream : b * stream + length + 1] for b in range(batch_size)])
-        inputs = rows[:, :-1].reshape(batch_size, segments, sequence_length).transpose(1, 0, 2)
-        targets = rows[:, 1:].reshape(batch_size, segments, sequence_length).transpose(1, 0, 2)
-        if steps_per_epoch is None:
-            dataset = tf.data.Dataset.from_tensor_slices((inputs, targets))
-        else:
-            inputs, targets = tf.constant(inputs), tf.constant(targets)
-            dataset = epoch_order.shuffled_indices(
-                segments, 0, 1, steps_per_epoch, shuffle=False
-            ).map(lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
-        return dataset.prefetch(tf.data.AUTOTUNE), info
+        dataset = _streams(tokens, split, sequence_length, batch_size, steps_per_epoch)
+    else:
+        dataset = _windows(
+            tokens, split, sequence_length, batch_size, shuffle, seed, steps_per_epoch
+        )
+    return dataset.prefetch(tf.data.AUTOTUNE), info
+
+
+def _streams(tokens, split, sequence_length, batch_size, steps_per_epoch):
+    """`batch_size` contiguous streams; batch `i` holds segment `i` of every stream, in order."""
+    stream = (len(tokens) - 1) // batch_size
+    segments = stream // sequence_length
+    if segments < 1:
+        raise ValueError(
+            f"The {split} text ({len(tokens)} bytes) is too short for {batch_size} streams "
+            f"of segments of {sequence_length}. Received: batch_size={batch_size}, "
+            f"sequence_length={sequence_length}"
+        )
+    length = segments * sequence_length
+    rows = np.stack([tokens[b * stream : b * stream + length + 1] for b in range(batch_size)])
+    inputs = rows[:, :-1].reshape(batch_size, segments, sequence_length).transpose(1, 0, 2)
+    targets = rows[:, 1:].reshape(batch_size, segments, sequence_length).transpose(1, 0, 2)
+    if steps_per_epoch is None:
+        return tf.data.Dataset.from_tensor_slices((inputs, targets))
+    inputs, targets = tf.constant(inputs), tf.constant(targets)
+    return epoch_order.shuffled_indices(segments, 0, 1, steps_per_epoch, shuffle=False).map(
+        lambda i: (tf.gather(inputs, i), tf.gather(targets, i))
+    )
+
+
+def _windows(tokens, split, sequence_length, batch_size, shuffle, seed, steps_per_epoch):
+    """Non-overlapping windows of `sequence_length + 1` bytes, shuffled per epoch or in order."""
     windows = (len(tokens) - 1) // sequence_length
     if windows < batch_size:
         raise ValueError(
@@ -156,24 +168,21 @@ def load_text(
             f"{sequence_length}, fewer than one batch. Received: batch_size={batch_size}"
         )
     starts = np.arange(windows) * sequence_length
-    index = starts[:, None] + np.arange(sequence_length + 1)[None]
-    chunks = tokens[index]
+    chunks = tokens[starts[:, None] + np.arange(sequence_length + 1)[None]]
     if shuffle:
         inputs, targets = tf.constant(chunks[:, :-1]), tf.constant(chunks[:, 1:])
-        dataset = (
+        return (
             epoch_order.shuffled_indices(
                 windows, epoch_order.resolve_seed(seed), batch_size, steps_per_epoch
             )
             .batch(batch_size, drop_remainder=True)
             .map(lambda i: (tf.gather(inputs, i), tf.gather(targets, i)))
         )
-    elif steps_per_epoch is not None:
+    if steps_per_epoch is not None:
         raise ValueError(
             "`steps_per_epoch` reads on across passes of shuffled windows and "
             "needs shuffle=True (or consecutive=True). Received: shuffle=False"
         )
-    else:
-        dataset = tf.data.Dataset.from_tensor_slices((chunks[:, :-1], chunks[:, 1:])).batch(
-            batch_size, drop_remainder=True
-        )
-    return dataset.prefetch(tf.data.AUTOTUNE), info
+    return tf.data.Dataset.from_tensor_slices((chunks[:, :-1], chunks[:, 1:])).batch(
+        batch_size, drop_remainder=True
+    )
