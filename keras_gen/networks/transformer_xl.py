@@ -86,14 +86,13 @@ class TransformerXLBlock(keras.layers.Layer):
         u = tf.cast(self.content_bias, q.dtype)[None, :, None]
         w = tf.cast(self.position_bias, q.dtype)[None, :, None]
         content = tf.matmul(q + u, k, transpose_b=True)  # (b, h, L, M+L)
-        by_distance = tf.einsum("bhid,hkd->bhik", q + w, r)  # distance index k
+        # Scores by distance `total - 1 - k` (r reversed), shifted so that column j holds distance
+        # `memory_length + i - j` (Dai et al. 2019, appendix B): an O(L (M + L)) gather-free shift.
+        by_distance = tf.einsum("bhid,hkd->bhik", q + w, tf.reverse(r, axis=[1]))
+        positional = relative_shift(by_distance)
         i = tf.range(segment)[:, None]
         j = tf.range(total)[None, :]
         distance = memory_length + i - j
-        select = tf.one_hot(
-            tf.clip_by_value(distance, 0, total - 1), total, dtype=by_distance.dtype
-        )  # (L, M+L, k)
-        positional = tf.einsum("bhik,ijk->bhij", by_distance, select)
         allowed = (distance >= 0) & (j >= memory_length - memory_valid)
         scores = (content + positional) / math.sqrt(self.head_dim)
         scores = tf.where(allowed[None, None], scores, tf.cast(-1e9, scores.dtype))
@@ -111,6 +110,21 @@ class TransformerXLBlock(keras.layers.Layer):
             "num_heads": self.num_heads,
             "dropout": self.dropout,
         }
+
+
+def relative_shift(scores):
+    """`out[..., i, j] = scores[..., i, j + L - 1 - i]` for `(..., L, T)` scores, `T >= L`.
+
+    With column `k` of `scores` holding distance `T - 1 - k`, column `j` of the
+    result holds distance `T - L + i - j`: the pad-and-reshape shift of the
+    Transformer-XL reference code. Entries with `j > T - L + i` (negative
+    distances, masked by the caller) hold other scores or zeros.
+    """
+    shape = tf.shape(scores)
+    leading, length, total = shape[:-2], shape[-2], shape[-1]
+    padded = tf.pad(scores, [[0, 0]] * (scores.shape.rank - 1) + [[1, 0]])
+    padded = tf.reshape(padded, tf.concat([leading, [total + 1, length]], 0))
+    return tf.reshape(padded[..., 1:, :], shape)
 
 
 def sinusoidal_distances(length, dim):
