@@ -1,7 +1,10 @@
-"""What every training process of keras_gen shares.
+"""What every training process of keras_gen shares, and what latent-variable models add.
 
-Seeded stateless draws sliced per replica, loss trackers that add up across
-replicas, label checks, the `fit()` guards and the saved sampling-seed state.
+`GenerativeModel`: seeded stateless draws sliced per replica, loss trackers
+that add up across replicas and the logs built from them, label checks, the
+`fit()` guards, the resolution of `compile()` and the saved seed state.
+`LatentGenerativeModel`: `generate(num_samples, ...)` as one batching and seed
+loop over a per-batch hook, by default prior latents mapped to samples.
 """
 
 import os
@@ -18,7 +21,7 @@ from keras_gen.utils import distribution
 
 
 class GenerativeModel(keras.Model):
-    """Base of the GAN and VAE families: a `keras.Model` whose `train_step` draws noise.
+    """Base of every keras_gen model: a `keras.Model` whose `train_step` draws noise.
 
     Random draws made during training come from stateless seeds derived from
     `seed`, an update counter read when the step starts and a stream number, and
@@ -30,19 +33,20 @@ class GenerativeModel(keras.Model):
             Python's `random` module, as `keras.random.SeedGenerator(None)`
             draws its seed, so `keras.utils.set_random_seed(s)` makes the
             model reproducible; the drawn seed is stored in the config.
-        num_classes: number of classes of a conditional model, or None.
+        num_classes: number of classes of a conditional model, or None (the
+            model then takes no labels).
         **kwargs: passed to `keras.Model` (`name`, `dtype`).
     """
 
-    #: Whether training and sampling need class labels.
-    conditional = False
+    #: Whether the class is conditional only, so that `num_classes` is required.
+    requires_num_classes = False
     #: Constructor arguments that are Keras models, serialized whole in the config.
     nested_models = ()
 
     def __init__(self, seed=None, num_classes=None, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = common.check_num_classes(num_classes)
-        if self.conditional and self.num_classes is None:
+        if self.requires_num_classes and self.num_classes is None:
             raise ValueError(
                 f"{type(self).__name__} is conditional and needs `num_classes` "
                 f"(an int >= 2). Received: num_classes={num_classes!r}"
@@ -51,10 +55,16 @@ class GenerativeModel(keras.Model):
             seed = epoch_order.resolve_seed(None)  # Keras' rule, seeded by set_random_seed
         self.seed = common.check_positive_int(seed, "seed", minimum=0)
         self.seed_generator = keras.random.SeedGenerator(self.seed, name="sampling_seed")
-        self._sample_function = None
-        object.__setattr__(self, "_step_state", threading.local())
+        # The compiled generation functions, by key (see `compiled_function`).
+        self._sample_function = {}
+        self._step_state = threading.local()
         # What the guard of the last train step found (see `keras_gen.models.guard`).
         self.step_status = guard.make_status()
+
+    @property
+    def conditional(self):
+        """Whether training and sampling take class labels: `num_classes` is set."""
+        return self.num_classes is not None
 
     # ------------------------------------------------------------------ compile
 
@@ -72,13 +82,7 @@ class GenerativeModel(keras.Model):
         Raises:
             ValueError: if `optimizer` is missing or `loss`/`metrics` is given.
         """
-        for key in ("loss", "metrics"):
-            if kwargs.get(key) is not None:
-                raise ValueError(
-                    f"{type(self).__name__}.compile() takes only `optimizer`; the loss is "
-                    f"set in the constructor. Received: {key}={kwargs[key]!r}"
-                )
-            kwargs.pop(key, None)
+        kwargs = self.refuse_compile_arguments(kwargs, ("loss", "metrics"), "only `optimizer`")
         if optimizer is None:
             raise ValueError(
                 f"{type(self).__name__}.compile() needs `optimizer`, for example "
@@ -90,6 +94,24 @@ class GenerativeModel(keras.Model):
         super().compile(optimizer=optimizer, **self.resolve_compile_kwargs(kwargs))
         with self.distribute_strategy.scope():
             self.optimizer.build(self.trainable_variables)
+
+    def refuse_compile_arguments(self, kwargs, keys, takes):
+        """`kwargs` without `keys`; raises ValueError for any of them given (not None).
+
+        Args:
+            kwargs: the keyword arguments of `compile()`.
+            keys: the arguments the model sets itself (`"loss"`, `"metrics"`).
+            takes: what `compile()` takes instead, for the message.
+        """
+        kwargs = dict(kwargs)
+        for key in keys:
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"{type(self).__name__}.compile() takes {takes}; the loss is "
+                    f"set in the constructor. Received: {key}={kwargs[key]!r}"
+                )
+            kwargs.pop(key, None)
+        return kwargs
 
     #: Whether `jit_compile="auto"` means XLA on a CPU: True only for the families whose
     #: step benchmarks/train_step.py measures faster with it there (docs/benchmarks.md).
@@ -173,6 +195,15 @@ class GenerativeModel(keras.Model):
             tf.math.divide_no_nan(tf.reduce_sum(tf.cast(per_example, "float32")), local),
             sample_weight=local,
         )
+
+    def step_logs(self):
+        """The logs of a train or test step: each tracker's result under its name.
+
+        Returned by every `train_step`, shaped for `fit()` under the model's
+        strategy (`distribution.logs_for_fit`).
+        """
+        logs = {metric.name: metric.result() for metric in self.metrics}
+        return distribution.logs_for_fit(logs, self.distribute_strategy)
 
     def sampling_seed(self, seed):
         """The base seed of a `generate` call: `seed`, or the next state of `seed_generator`."""
@@ -350,61 +381,24 @@ class GenerativeModel(keras.Model):
             )
         self.check_labels(np.asarray(y), "y", len(x))
 
-    # ------------------------------------------------------------------ sampling
+    # ------------------------------------------------------------------ generation
 
-    def sample_latents(self, num_samples, seed):
-        """Latent vectors from the prior, shape `(num_samples, latent_dim)`, from a stateless seed."""
-        return tf.random.stateless_normal((num_samples, self.latent_dim), seed=seed)
+    def compiled_function(self, key, build):
+        """The generation function `build()` returns, built and compiled once per `key`.
 
-    def samples_from_latents(self, latents, labels=None):
-        """Maps prior latents (and labels) to float32 samples; the hook behind `generate`."""
-        raise TypeError(
-            f"{type(self).__name__} does not sample from prior latents; its `generate` "
-            "says how it samples."
-        )
-
-    def generate(self, num_samples, seed=None, labels=None, batch_size=None):
-        """Draws new samples from the model.
-
-        Args:
-            num_samples: number of samples.
-            seed: int for reproducible samples; None draws from the model's
-                seed generator, whose state is saved with the model.
-            labels: class labels of a conditional model, shape `(num_samples,)`;
-                by default the classes in turn, `0, 1, ..., num_classes - 1, 0, ...`.
-            batch_size: samples per call of the network (default: all, at most 256).
-
-        Returns:
-            Float32 numpy array of shape `(num_samples, *data_shape)` (in [-1, 1]
-            for tanh generators and Bernoulli decoders).
+        A `generate` that calls the cached function is traced once however
+        many samples, batches or seeds it is asked for (`generation_tracing_counts`).
         """
-        common.check_positive_int(num_samples, "num_samples")
-        batch_size = common.check_positive_int(batch_size or min(num_samples, 256), "batch_size")
-        base_seed = self.sampling_seed(seed)
-        labels = self.generation_labels(labels, num_samples)
-        function = self._generate_function()
-        outputs = []
-        for i, start in enumerate(range(0, num_samples, batch_size)):
-            size = min(batch_size, num_samples - start)
-            latents = self.sample_latents(
-                size, tf.random.experimental.stateless_fold_in(base_seed, i)
-            )
-            args = (latents,)
-            if self.conditional:
-                args += (tf.constant(labels[start : start + size]),)
-            outputs.append(function(*args).numpy())
-        return np.concatenate(outputs, axis=0)
+        if key not in self._sample_function:
+            self._sample_function[key] = build()
+        return self._sample_function[key]
 
-    def _generate_function(self):
-        """`samples_from_latents` compiled once per model (a test checks it is not re-traced)."""
-        if self._sample_function is None:
-            signature = [tf.TensorSpec([None, self.latent_dim], tf.float32)]
-            if self.conditional:
-                signature.append(tf.TensorSpec([None], tf.int32))
-            self._sample_function = tf.function(
-                self.samples_from_latents, input_signature=signature
-            )
-        return self._sample_function
+    def generation_tracing_counts(self):
+        """How many times each compiled generation function was traced, by key."""
+        return {
+            key: function.experimental_get_tracing_count()
+            for key, function in self._sample_function.items()
+        }
 
     # ------------------------------------------------------------------ saving
 
@@ -442,14 +436,105 @@ class GenerativeModel(keras.Model):
             store[f"training_seed_state_{i}"] = keras.ops.convert_to_numpy(generator.state)
 
     def load_own_variables(self, store):
-        # As keras.Layer.load_own_variables, which would refuse the extra seed entries.
-        for i, variable in enumerate(self._trainable_variables + self._non_trainable_variables):
-            variable.assign(store[f"{i}"])
-        if "sampling_seed_state" in store:
-            self.seed_generator.state.assign(store["sampling_seed_state"])
+        seeds = {"sampling_seed_state": self.seed_generator}
         for i, generator in enumerate(self.training_seed_generators()):
-            if f"training_seed_state_{i}" in store:  # files saved before 0.2 have none
-                generator.state.assign(store[f"training_seed_state_{i}"])
+            seeds[f"training_seed_state_{i}"] = generator
+        # keras.Layer.load_own_variables counts the entries: it gets the others only.
+        super().load_own_variables({k: store[k] for k in store.keys() if k not in seeds})
+        for key, generator in seeds.items():
+            if key in store:  # files saved before 0.2 have no training seed states
+                generator.state.assign(store[key])
+
+
+class LatentGenerativeModel(GenerativeModel):
+    """Base of the models that sample in batches from a seed: GANs, VAEs, VQ-VAE, diffusion.
+
+    `generate` is one loop: it checks its arguments (the labels, and the
+    model's own options through `generation_options`), takes the base seed,
+    and calls `generate_batch` on each batch with the stateless seed
+    `fold_in(base_seed, batch_index)`: the same seed and batch size give the
+    same samples, before or after a save. Subclasses change `sample_latents`
+    and `samples_from_latents`, or, for other samplers, `generate_batch` and
+    `generation_options`.
+    """
+
+    def sample_latents(self, num_samples, seed):
+        """Latent vectors from the prior, shape `(num_samples, latent_dim)`, from a stateless seed."""
+        return tf.random.stateless_normal((num_samples, self.latent_dim), seed=seed)
+
+    def samples_from_latents(self, latents, labels=None):
+        """Maps prior latents (and labels) to float32 samples; the hook behind `generate`."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not sample from prior latents; it overrides "
+            "`generate_batch` instead."
+        )
+
+    def generate(self, num_samples, seed=None, labels=None, batch_size=None, **options):
+        """Draws new samples from the model.
+
+        Args:
+            num_samples: number of samples.
+            seed: int for reproducible samples; None draws from the model's
+                seed generator, whose state is saved with the model.
+            labels: class labels of a conditional model, shape `(num_samples,)`;
+                by default the classes in turn, `0, 1, ..., num_classes - 1, 0, ...`.
+            batch_size: samples per call of the network (default: all, at most 256).
+            **options: the model's own sampling options (`generation_options`).
+
+        Returns:
+            Float32 numpy array of shape `(num_samples, *data_shape)` (in [-1, 1]
+            for tanh generators and Bernoulli decoders).
+
+        Raises:
+            ValueError: for a bad count, batch size, label or option.
+        """
+        common.check_positive_int(num_samples, "num_samples")
+        batch_size = common.check_positive_int(batch_size or min(num_samples, 256), "batch_size")
+        labels = self.generation_labels(labels, num_samples)
+        options = self.generation_options(**options)
+        # After the checks: a refused call leaves the seed generator where it was.
+        base_seed = self.sampling_seed(seed)
+        outputs = []
+        for i, start in enumerate(range(0, num_samples, batch_size)):
+            size = min(batch_size, num_samples - start)
+            batch_seed = tf.cast(tf.random.experimental.stateless_fold_in(base_seed, i), "int64")
+            batch_labels = None if labels is None else tf.constant(labels[start : start + size])
+            outputs.append(np.asarray(self.generate_batch(size, batch_seed, batch_labels, options)))
+        return np.concatenate(outputs, axis=0)
+
+    def generation_options(self, **options):
+        """The checked extra options of `generate`, as a dict; the default takes none.
+
+        Raises:
+            ValueError: naming an option the model does not take.
+        """
+        if options:
+            raise ValueError(
+                f"{type(self).__name__}.generate takes no option "
+                f"{', '.join(f'`{name}`' for name in sorted(options))}. "
+                f"Received: {', '.join(f'{k}={v!r}' for k, v in sorted(options.items()))}"
+            )
+        return {}
+
+    def generate_batch(self, num_samples, seed, labels, options):
+        """One batch of `generate`: `samples_from_latents(sample_latents(num_samples, seed), labels)`.
+
+        Args:
+            num_samples: the batch's size.
+            seed: the batch's `(2,)` int64 stateless seed.
+            labels: int32 labels `(num_samples,)` of a conditional model, else None.
+            options: the dict `generation_options` returned.
+        """
+        latents = self.sample_latents(num_samples, seed)
+        function = self.compiled_function("samples_from_latents", self._latent_sampler)
+        args = (latents,) if labels is None else (latents, labels)
+        return function(*args)
+
+    def _latent_sampler(self):
+        signature = [tf.TensorSpec([None, self.latent_dim], tf.float32)]
+        if self.conditional:
+            signature.append(tf.TensorSpec([None], tf.int32))
+        return tf.function(self.samples_from_latents, input_signature=signature)
 
 
 class _CountSteps(keras.callbacks.Callback):

@@ -26,7 +26,7 @@ class ACGAN(GAN):
         Others as for `GAN`.
     """
 
-    conditional = True
+    requires_num_classes = True
     auxiliary_names = ("d_class_loss", "g_class_loss")
 
     def __init__(self, *args, classification_weight=1.0, **kwargs):

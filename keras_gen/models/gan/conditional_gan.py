@@ -20,4 +20,4 @@ class ConditionalGAN(GAN):
         Others as for `GAN`.
     """
 
-    conditional = True
+    requires_num_classes = True

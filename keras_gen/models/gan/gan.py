@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from keras_gen import losses, networks
-from keras_gen.models import base
+from keras_gen.models import base, ema
 from keras_gen.networks import common
 from keras_gen.utils import distribution
 
@@ -17,7 +17,7 @@ PENALTY_DRAWS = 2
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class GAN(base.GenerativeModel):
+class GAN(base.LatentGenerativeModel):
     """Generative adversarial network (Goodfellow et al. 2014, arXiv:1406.2661).
 
     The base class owns `train_step`: per batch it updates the discriminator
@@ -43,7 +43,9 @@ class GAN(base.GenerativeModel):
         loss: an adversarial loss name for `keras_gen.losses.get`.
         discriminator_steps: discriminator updates per generator update.
         ema_decay: if set, keep an exponential moving average of the
-            generator's weights (`ema_generator`) and sample from it.
+            generator's weights (`ema_generator`) and sample from it: the
+            decay warms up as `min(ema_decay, (1 + step) / (10 + step))` and
+            batch-norm statistics are copied (`keras_gen.models.ema`).
         seed: int seed of every random draw the model makes (drawn at random
             and stored in the config when None).
         data_shape: shape of one sample, used to build default networks: the
@@ -88,11 +90,7 @@ class GAN(base.GenerativeModel):
         self.discriminator_steps = common.check_positive_int(
             discriminator_steps, "discriminator_steps"
         )
-        if ema_decay is not None and not 0.0 <= float(ema_decay) < 1.0:
-            raise ValueError(
-                f"`ema_decay` must be None or in [0, 1). Received: ema_decay={ema_decay!r}"
-            )
-        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_decay = ema.check_decay(ema_decay)
         self.adversarial_loss = losses.get(self.default_loss if loss is None else loss)
 
         if base.builds_default_networks(
@@ -106,11 +104,10 @@ class GAN(base.GenerativeModel):
         self.discriminator = discriminator
         self.latent_dim, self.data_shape = self._check_networks(latent_dim)
 
-        self.ema_generator = None
+        self.ema = self.ema_generator = None
         if self.ema_decay is not None:
-            self.ema_generator = keras.models.clone_model(generator)
-            self.ema_generator.set_weights(generator.get_weights())
-            self.ema_generator.trainable = False
+            self.ema = ema.ExponentialMovingAverage(self.ema_decay)
+            self.ema_generator = ema.average_copy(generator)
 
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
@@ -222,14 +219,11 @@ class GAN(base.GenerativeModel):
         Raises:
             ValueError: if an optimizer is missing or `loss`/`optimizer` is given.
         """
-        for key in ("optimizer", "loss", "metrics"):
-            if kwargs.get(key) is not None:
-                raise ValueError(
-                    f"{type(self).__name__}.compile() takes `generator_optimizer` and "
-                    f"`discriminator_optimizer`; its loss is set in the constructor. "
-                    f"Received: {key}={kwargs[key]!r}"
-                )
-            kwargs.pop(key, None)
+        kwargs = self.refuse_compile_arguments(
+            kwargs,
+            ("optimizer", "loss", "metrics"),
+            "`generator_optimizer` and `discriminator_optimizer`",
+        )
         for name, optimizer in (
             ("generator_optimizer", generator_optimizer),
             ("discriminator_optimizer", discriminator_optimizer),
@@ -346,8 +340,7 @@ class GAN(base.GenerativeModel):
         self.begin_step(batch, 2 * g_start + 1)
         self._generator_step(labels, batch, step_guard)
         step_guard.finish(self)
-        logs = {m.name: m.result() for m in self.metrics}
-        return distribution.logs_for_fit(logs, self.distribute_strategy)
+        return self.step_logs()
 
     def _discriminator_step(self, real, labels, batch, step_guard):
         latents = self.draw(LATENTS_FOR_DISCRIMINATOR, self.sample_latents)
@@ -394,21 +387,12 @@ class GAN(base.GenerativeModel):
         )
         self.track(self.g_loss_tracker, per_example, batch)
         if self.ema_generator is not None:
-            # `weights` lists both networks' variables in creation order; the
-            # non-trainable ones (batch-norm statistics) are copied.
-            pairs = list(zip(self.ema_generator.weights, self.generator.weights))
-            trainable = [p for p in pairs if p[1].trainable]
-            frozen = [p for p in pairs if not p[1].trainable]
-            distribution.update_moving_average(
-                [a for a, _ in trainable],
-                [v for _, v in trainable],
-                self.ema_decay,
+            self.ema.update(
+                self.ema_generator,
+                self.generator,
+                self.generator_optimizer.iterations,
                 ok=step_guard.ok,
             )
-            if frozen:
-                distribution.update_moving_average(
-                    [a for a, _ in frozen], [v for _, v in frozen], 0.0, ok=step_guard.ok
-                )
 
     def check_compiled(self):
         if self.generator_optimizer is None:

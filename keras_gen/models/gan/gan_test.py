@@ -90,7 +90,7 @@ def test_generate_is_traced_once(mnist_small):
     model = _make(models.ConditionalGAN)
     model.generate(5, seed=0)
     model.generate(40, seed=1, labels=np.full(40, 3), batch_size=16)
-    assert model._generate_function().experimental_get_tracing_count() == 1
+    assert model.generation_tracing_counts() == {"samples_from_latents": 1}
 
 
 def test_ema_generator_is_averaged_and_used_for_sampling(mnist_small):

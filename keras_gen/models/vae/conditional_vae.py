@@ -15,4 +15,4 @@ class ConditionalVAE(vae.VAE):
     `num_classes`; other arguments as for `VAE`.
     """
 
-    conditional = True
+    requires_num_classes = True

@@ -16,7 +16,7 @@ VALIDATION_NOISE = 1
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class VAE(base.GenerativeModel):
+class VAE(base.LatentGenerativeModel):
     """Variational autoencoder with a diagonal Gaussian posterior (Kingma & Welling 2014).
 
     Trained with `fit()` on the negative ELBO in nats per example,
@@ -237,8 +237,7 @@ class VAE(base.GenerativeModel):
         self.track(self.reconstruction_tracker, reconstruction, batch)
         self.track(self.kl_tracker, kl, batch)
         self.track(self.elbo_tracker, -(reconstruction + kl), batch)
-        logs = {m.name: m.result() for m in self.metrics}
-        return distribution.logs_for_fit(logs, self.distribute_strategy)
+        return self.step_logs()
 
     @property
     def metrics(self):
@@ -272,7 +271,7 @@ class VAE(base.GenerativeModel):
             raise ValueError(f"{type(self).__name__} is not conditional. Received: labels")
         return [data]
 
-    def encode(self, data, labels=None, batch_size=256):
+    def encode_moments(self, data, labels=None, batch_size=256):
         """Posterior `(mean, log_variance)` of each sample, numpy arrays `(n, latent_dim)`."""
 
         def run(*args):
@@ -296,7 +295,7 @@ class VAE(base.GenerativeModel):
 
     def reconstruct(self, data, labels=None, batch_size=256):
         """Decodes each sample's posterior mean: reconstructions in data space."""
-        mean, _ = self.encode(data, labels, batch_size)
+        mean, _ = self.encode_moments(data, labels, batch_size)
         return self.decode(mean, labels, batch_size)
 
     def samples_from_latents(self, latents, labels=None):
@@ -321,7 +320,7 @@ class VAE(base.GenerativeModel):
         if labels is not None:
             pair_labels = np.resize(np.asarray(labels, "int64"), 2)
             path_labels = np.full(steps, pair_labels[0])
-        mean, _ = self.encode(pair, pair_labels)
+        mean, _ = self.encode_moments(pair, pair_labels)
         weights = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
         path = (1 - weights) * mean[0] + weights * mean[1]
         return self.decode(path, path_labels)

@@ -150,7 +150,7 @@ def test_generate_is_traced_once_and_decodes_prior_draws(trained_vae):
     model, _ = trained_vae
     first = model.generate(5, seed=2)
     model.generate(7, seed=3, batch_size=3)
-    assert model._generate_function().experimental_get_tracing_count() == 1
+    assert model.generation_tracing_counts() == {"samples_from_latents": 1}
     latents = model.sample_latents(
         5, tf.random.experimental.stateless_fold_in(tf.constant([2, 0], "int64"), 0)
     )
@@ -170,7 +170,7 @@ def test_vq_vae_bound_is_reconstruction_plus_prior_log_probability(mnist_small):
     model = _make(models.VQVAE, likelihood="bernoulli")
     model.fit(images[:32], batch_size=16, epochs=1, verbose=0)
     x = images[:4]
-    codes = model.encode(x)
+    codes = model.encode_codes(x)
     outputs = model.decoder(tf.gather(model.codebook, codes)).numpy().astype("float64")
     p = 1 / (1 + np.exp(-outputs))
     t = (x + 1) / 2
@@ -210,7 +210,7 @@ def test_vq_nearest_codes_and_straight_through_gradient():
 def test_vq_ema_update_follows_the_moving_average(mnist_small):
     images, _ = mnist_small
     model = _make(models.VQVAE, ema_decay=0.9)
-    codes = model.encode(images[:16])
+    codes = model.encode_codes(images[:16])
     counts = np.bincount(codes.ravel(), minlength=16)
     model.fit(images[:16], batch_size=16, epochs=1, shuffle=False, verbose=0)
     np.testing.assert_allclose(np.array(model.ema_cluster_size), 0.9 + 0.1 * counts, rtol=1e-5)

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from keras_gen import networks
 from keras_gen.losses import likelihoods
-from keras_gen.models import base
+from keras_gen.models import base, ema
 from keras_gen.networks import common
 from keras_gen.utils import distribution
 
@@ -17,7 +17,7 @@ PRIOR_SAMPLING = 0
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class VQVAE(base.GenerativeModel):
+class VQVAE(base.LatentGenerativeModel):
     """Vector-quantised VAE with an autoregressive prior over its codes.
 
     The encoder maps an image to a grid of vectors; each is replaced by its
@@ -66,7 +66,7 @@ class VQVAE(base.GenerativeModel):
     model = keras_gen.models.VQVAE(data_shape=info.shape, num_embeddings=64, seed=0)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     model.fit(dataset, epochs=1)
-    codes = model.encode(next(iter(dataset))[:4])   # (4, 7, 7) int32
+    codes = model.encode_codes(next(iter(dataset))[:4])   # (4, 7, 7) int32
     samples = model.generate(16, seed=0)
     ```
     """
@@ -96,11 +96,7 @@ class VQVAE(base.GenerativeModel):
                 f"`commitment_cost` must be >= 0. Received: commitment_cost={commitment_cost!r}"
             )
         self.commitment_cost = float(commitment_cost)
-        if ema_decay is not None and not 0.0 < float(ema_decay) < 1.0:
-            raise ValueError(
-                f"`ema_decay` must be None or in (0, 1). Received: ema_decay={ema_decay!r}"
-            )
-        self.ema_decay = None if ema_decay is None else float(ema_decay)
+        self.ema_decay = ema.check_decay(ema_decay)
         self.epsilon = float(epsilon)
         if base.builds_default_networks(self, data_shape, encoder=encoder, decoder=decoder):
             data_shape = common.check_data_shape(data_shape, ranks=(3,))
@@ -283,8 +279,7 @@ class VQVAE(base.GenerativeModel):
         # Batch-level statistics, identical on every replica after the all-reduce.
         self.trackers["perplexity"].update_state(tf.exp(entropy))
         self.trackers["usage"].update_state(tf.reduce_mean(tf.cast(counts > 0, "float32")))
-        logs = {m.name: m.result() for m in self.metrics}
-        return distribution.logs_for_fit(logs, self.distribute_strategy)
+        return self.step_logs()
 
     def _ema_update(self, counts, sums, ok):
         decay = self.ema_decay
@@ -304,7 +299,7 @@ class VQVAE(base.GenerativeModel):
 
     # ------------------------------------------------------------------ inference
 
-    def encode(self, images, batch_size=256):
+    def encode_codes(self, images, batch_size=256):
         """Code indices of images, int32 numpy array `(n, h, w)`."""
         images = np.asarray(images, "float32")
         if tuple(images.shape[1:]) != self.data_shape:
@@ -329,7 +324,7 @@ class VQVAE(base.GenerativeModel):
 
     def reconstruct(self, images, batch_size=256):
         """Images through encoder, quantisation and decoder."""
-        codes = self.encode(images, batch_size)
+        codes = self.encode_codes(images, batch_size)
         return np.concatenate(
             [
                 self.decode_codes(codes[i : i + batch_size]).numpy()
@@ -344,7 +339,7 @@ class VQVAE(base.GenerativeModel):
             tf.cast(self.decoder(self.nearest_codes(encoded)[1], training=training), "float32")
         )
 
-    def generate(self, num_samples, seed=None, labels=None, batch_size=None, temperature=1.0):
+    def generate(self, num_samples, seed=None, labels=None, batch_size=None, *, temperature=1.0):
         """New images: codes drawn from the prior position by position, then decoded.
 
         Args:
@@ -357,51 +352,45 @@ class VQVAE(base.GenerativeModel):
         Returns:
             Float32 numpy array `(num_samples, *data_shape)`.
         """
-        common.check_positive_int(num_samples, "num_samples")
-        batch_size = common.check_positive_int(batch_size or min(num_samples, 256), "batch_size")
+        return super().generate(num_samples, seed, labels, batch_size, temperature=temperature)
+
+    def generation_options(self, temperature=1.0):
+        """`{"temperature": t}`; raises ValueError unless `temperature` > 0."""
         if not float(temperature) > 0:
             raise ValueError(f"`temperature` must be > 0. Received: temperature={temperature!r}")
-        self.generation_labels(labels, num_samples)
-        base_seed = self.sampling_seed(seed)
-        function = self._generate_function()
-        outputs = []
-        for i, start in enumerate(range(0, num_samples, batch_size)):
-            size = min(batch_size, num_samples - start)
-            seed_i = tf.cast(tf.random.experimental.stateless_fold_in(base_seed, i), "int64")
-            outputs.append(
-                function(tf.constant(size), seed_i, tf.constant(float(temperature))).numpy()
-            )
-        return np.concatenate(outputs)
+        return {"temperature": float(temperature)}
 
-    def _generate_function(self):
-        if self._sample_function is None:
+    def generate_batch(self, num_samples, seed, labels, options):
+        """Codes drawn from the prior at `options["temperature"]`, decoded (compiled once)."""
+        function = self.compiled_function("prior", self._prior_sampler)
+        return function(tf.constant(num_samples), seed, tf.constant(options["temperature"]))
 
-            @tf.function(
-                input_signature=[
-                    tf.TensorSpec([], tf.int32),
-                    tf.TensorSpec([2], tf.int64),
-                    tf.TensorSpec([], tf.float32),
-                ]
-            )
-            def sample(size, seed, temperature):
-                tokens = tf.fill((size, self.sequence_length), self.num_embeddings)
-                codes = tf.zeros((size, self.sequence_length), tf.int32)
-                for position in tf.range(self.sequence_length):
-                    inputs = tf.concat([tokens[:, :1], codes[:, :-1]], axis=1)
-                    logits = self.prior(inputs, training=False)[:, position] / temperature
-                    drawn = tf.random.stateless_categorical(
-                        logits,
-                        1,
-                        tf.random.experimental.stateless_fold_in(seed, position),
-                        dtype=tf.int32,
-                    )[:, 0]
-                    mask = tf.one_hot(position, self.sequence_length, dtype=tf.int32)[None]
-                    codes = codes * (1 - mask) + drawn[:, None] * mask
-                grid = tf.reshape(codes, (size, *self.grid_shape))
-                return self.decode_codes(grid)
+    def _prior_sampler(self):
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([2], tf.int64),
+                tf.TensorSpec([], tf.float32),
+            ]
+        )
+        def sample(size, seed, temperature):
+            tokens = tf.fill((size, self.sequence_length), self.num_embeddings)
+            codes = tf.zeros((size, self.sequence_length), tf.int32)
+            for position in tf.range(self.sequence_length):
+                inputs = tf.concat([tokens[:, :1], codes[:, :-1]], axis=1)
+                logits = self.prior(inputs, training=False)[:, position] / temperature
+                drawn = tf.random.stateless_categorical(
+                    logits,
+                    1,
+                    tf.random.experimental.stateless_fold_in(seed, position),
+                    dtype=tf.int32,
+                )[:, 0]
+                mask = tf.one_hot(position, self.sequence_length, dtype=tf.int32)[None]
+                codes = codes * (1 - mask) + drawn[:, None] * mask
+            grid = tf.reshape(codes, (size, *self.grid_shape))
+            return self.decode_codes(grid)
 
-            self._sample_function = sample
-        return self._sample_function
+        return sample
 
     # ------------------------------------------------------------------ saving
 
