@@ -1,13 +1,10 @@
 """Transformer-XL: segment-level recurrence with relative positions (Dai et al. 2019, arXiv:1901.02860)."""
 
-import math
-
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.models import base
-from keras_gen.models.text import gpt
+from keras_gen.models.text import language_model
 from keras_gen.networks import common
 from keras_gen.networks.transformer_xl import TransformerXLBlock
 from keras_gen.utils import distribution
@@ -21,7 +18,7 @@ class ResetMemory(keras.callbacks.Callback):
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class TransformerXL(base.GenerativeModel):
+class TransformerXL(language_model.LanguageModel):
     """Language model whose context reaches past its segment through a memory of hidden states.
 
     Trained with `fit()` on `keras_gen.data.load_text(..., consecutive=True)`:
@@ -58,8 +55,9 @@ class TransformerXL(base.GenerativeModel):
         seed=None,
         **kwargs,
     ):
-        super().__init__(seed=seed, **kwargs)
-        gpt.set_size(self, vocabulary_size, num_layers, num_heads, hidden_dim, dropout)
+        super().__init__(
+            vocabulary_size, num_layers, num_heads, hidden_dim, dropout, seed, **kwargs
+        )
         self.segment_length = common.check_positive_int(segment_length, "segment_length")
         self.memory_length = common.check_positive_int(memory_length, "memory_length", minimum=0)
         self.use_memory = bool(use_memory)
@@ -70,9 +68,10 @@ class TransformerXL(base.GenerativeModel):
             TransformerXLBlock(hidden_dim, num_heads, dropout, name=f"block_{i}")
             for i in range(num_layers)
         ]
-        gpt.add_output_layers(self)
+        self.make_output_layers()
         self.data_shape = (segment_length,)
-        object.__setattr__(self, "_memory", None)
+        # A plain object: the memory variables in it are state of a run, not of the model file.
+        self.memory = Memory()
         self.build((None, segment_length))
 
     @property
@@ -83,8 +82,7 @@ class TransformerXL(base.GenerativeModel):
         self.token_embedding.build(input_shape)
         for block in self.blocks:
             block.build((None, None, self.hidden_dim))
-        self.final_norm.build((None, None, self.hidden_dim))
-        self.head.build((None, None, self.hidden_dim))
+        self.build_output_layers()
         self.built = True
 
     def forward(self, tokens, memory, memory_valid, training=False):
@@ -98,7 +96,7 @@ class TransformerXL(base.GenerativeModel):
                 recent = tf.ensure_shape(context[:, -keep:], [None, keep, self.hidden_dim])
                 new_memory.append(tf.stop_gradient(tf.cast(recent, "float32")))
             x = block(x, memory[layer], memory_valid, training=training)
-        logits = tf.cast(self.head(self.final_norm(x)), "float32")
+        logits = self.output_logits(x)
         if not keep:
             return logits, memory
         return logits, tf.stack(new_memory)
@@ -124,72 +122,48 @@ class TransformerXL(base.GenerativeModel):
             self.active_memory_length,
             self.hidden_dim,
         )
-        if self._memory is not None and tuple(self._memory[0].shape) == shape:
+        if self.memory.states is not None and tuple(self.memory.states.shape) == shape:
             return
         with self.distribute_strategy.scope():
-            # Per replica (ON_READ): each replica remembers the rows it trains on.
-            states = tf.Variable(
-                tf.zeros(shape),
-                trainable=False,
-                synchronization=tf.VariableSynchronization.ON_READ,
-                aggregation=tf.VariableAggregation.NONE,
-                name="memory",
-            )
-            valid = tf.Variable(
-                0,
-                trainable=False,
-                synchronization=tf.VariableSynchronization.ON_READ,
-                aggregation=tf.VariableAggregation.NONE,
-                name="memory_valid",
-            )
-            reset = tf.Variable(
-                1,
-                trainable=False,
-                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
-                name="memory_reset",
-            )
-        # Not Keras-tracked: the memory is state of a run, not of the model file.
-        object.__setattr__(self, "_memory", (states, valid, reset))
+            self.memory.create(shape)
 
     def reset_memory(self):
         """Empties the memory before the next segment (done at each epoch and evaluation start)."""
-        if self._memory is not None:
-            self._memory[2].assign(1)
+        if self.memory.reset is not None:
+            self.memory.reset.assign(1)
 
-    def _read_memory(self):
-        states, valid, reset = self._memory
-        keep = tf.cast(1 - reset.read_value(), tf.float32)
-        return states.read_value() * keep, valid.read_value() * tf.cast(keep, tf.int32)
+    def read_memory(self):
+        """`(states, valid)`: the memory `(layers, batch, M, d)` and how many positions hold context."""
+        memory = self.memory
+        keep = tf.cast(1 - memory.reset.read_value(), tf.float32)
+        return memory.states.read_value() * keep, memory.valid.read_value() * tf.cast(
+            keep, tf.int32
+        )
 
     def _write_memory(self, new_states, valid, step_guard=None):
-        states, valid_variable, reset = self._memory
+        memory = self.memory
         new_valid = tf.minimum(valid + self.segment_length, self.active_memory_length)
-        new_reset = tf.constant(0, reset.dtype)
+        new_reset = tf.constant(0, memory.reset.dtype)
         if step_guard is not None:  # a skipped step leaves the memory as it was
-            new_states = step_guard.select(new_states, states.read_value())
-            new_valid = step_guard.select(new_valid, valid_variable.read_value())
-            new_reset = step_guard.select(new_reset, reset.read_value())
-        states.assign(new_states)
-        valid_variable.assign(new_valid)
-        reset.assign(new_reset)
+            new_states = step_guard.select(new_states, memory.states.read_value())
+            new_valid = step_guard.select(new_valid, memory.valid.read_value())
+            new_reset = step_guard.select(new_reset, memory.reset.read_value())
+        memory.states.assign(new_states)
+        memory.valid.assign(new_valid)
+        memory.reset.assign(new_reset)
 
     # ------------------------------------------------------------------ training
 
     def _step(self, data, training):
-        inputs, targets = gpt.unpack_tokens(self, data, self.segment_length)
+        inputs, targets = self.unpack_tokens(data)
         batch = distribution.BatchContext(inputs)
         step_guard = None
         if training:
-            step_guard, inputs, targets = gpt.guard_tokens(
-                self, inputs, targets, self.segment_length
-            )
-        memory, valid = self._read_memory()
+            step_guard, inputs, targets = self.guard_tokens(inputs, targets)
+        memory, valid = self.read_memory()
         with tf.GradientTape() as tape:
             logits, new_memory = self.forward(inputs, memory, valid, training=training)
-            per_example = tf.reduce_mean(
-                keras.losses.sparse_categorical_crossentropy(targets, logits, from_logits=True),
-                axis=1,
-            )
+            per_example = self.token_losses(logits, targets)
             scaled = self.optimizer.scale_loss(batch.mean(per_example))
         if training:
             step_guard.require_finite("loss", per_example)
@@ -202,20 +176,13 @@ class TransformerXL(base.GenerativeModel):
             self._write_memory(new_memory, valid, step_guard)
         if step_guard is not None:
             step_guard.finish(self)
-        self.track(self.loss_tracker, per_example, batch)
-        self.track(self.bits_tracker, per_example / math.log(2.0), batch)
-        logs = {m.name: m.result() for m in self.metrics}
-        return distribution.logs_for_fit(logs, self.distribute_strategy)
+        return self.token_logs(per_example, batch)
 
     def train_step(self, data):
         return self._step(data, training=True)
 
     def test_step(self, data):
         return self._step(data, training=False)
-
-    @property
-    def metrics(self):
-        return [self.loss_tracker, self.bits_tracker]
 
     def _prepare(self, x, kwargs):
         if not isinstance(x, tf.data.Dataset):
@@ -251,14 +218,6 @@ class TransformerXL(base.GenerativeModel):
         self.reset_memory()
         return super().evaluate(x, y, *args, **kwargs)
 
-    def training_seed_generators(self):
-        """The dropout layers' seed generators, one per block (none with `dropout=0`)."""
-        return [
-            block.drop.seed_generator
-            for block in self.blocks
-            if getattr(block.drop, "seed_generator", None) is not None
-        ]
-
     # ------------------------------------------------------------------ generation
 
     def generate(self, prompt, max_length=100, temperature=1.0, top_k=None, top_p=None, seed=None):
@@ -267,72 +226,39 @@ class TransformerXL(base.GenerativeModel):
         Each new token attends to itself and the memory of the last
         `memory_length` positions (with the memory switched off, to itself
         only), so the text can be longer than a segment. Arguments as for
-        `GPT.generate`; returns a str for a str prompt, else token ids.
+        `LanguageModel.generate`; returns a str for a str prompt, else token ids.
         """
-        tokens, as_text = gpt.check_generation_arguments(
-            self.vocabulary_size, prompt, max_length, temperature, top_k, top_p
-        )
-        total = len(tokens) + max_length
+        return super().generate(prompt, max_length, temperature, top_k, top_p, seed)
+
+    def generate_tokens(self, tokens, total, sampling, options):
         buffer = np.zeros((1, total), "int32")
         buffer[0, : len(tokens)] = tokens
-        out = self._generate_function()(
-            tf.constant(buffer),
-            tf.constant(len(tokens)),
-            tf.cast(self.sampling_seed(seed), tf.int64),
-            tf.constant(float(temperature)),
-            tf.constant(top_k or 0),
-            tf.constant(1.0 if top_p is None else float(top_p)),
+        function = self.compiled_function("memory", self._decoder)
+        out = function(tf.constant(buffer), tf.constant(len(tokens)), tf.constant(total), *sampling)
+        return out.numpy()[0].tolist()
+
+    def _decoder(self):
+        keep = self.active_memory_length
+
+        def next_logits(tokens, position, state):
+            memory, valid = state
+            logits, memory = self.forward(tokens[:, position : position + 1], memory, valid)
+            return logits[0, 0], (memory, tf.minimum(valid + 1, keep))
+
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([1, None], tf.int32),
+                tf.TensorSpec([], tf.int32),
+                tf.TensorSpec([], tf.int32),
+                *language_model.SAMPLING_SIGNATURE,
+            ]
         )
-        generated = out.numpy()[0].tolist()
-        return bytes(generated).decode("utf-8", errors="replace") if as_text else generated
+        def run(tokens, prompt_length, total, seed, temperature, top_k, top_p):
+            state = (tf.zeros((self.num_layers, 1, keep, self.hidden_dim)), tf.constant(0))
+            sampling = (seed, temperature, top_k, top_p)
+            return self.decode_loop(tokens, prompt_length, total, sampling, next_logits, state)
 
-    def _generate_function(self):
-        if self._sample_function is None:
-            keep = self.active_memory_length
-
-            @tf.function(
-                input_signature=[
-                    tf.TensorSpec([1, None], tf.int32),
-                    tf.TensorSpec([], tf.int32),
-                    tf.TensorSpec([2], tf.int64),
-                    tf.TensorSpec([], tf.float32),
-                    tf.TensorSpec([], tf.int32),
-                    tf.TensorSpec([], tf.float32),
-                ]
-            )
-            def run(tokens, prompt_length, seed, temperature, top_k, top_p):
-                total = tf.shape(tokens)[1]
-                memory = tf.zeros((self.num_layers, 1, keep, self.hidden_dim))
-
-                def body(position, tokens, memory, valid):
-                    logits, memory = self.forward(tokens[:, position : position + 1], memory, valid)
-                    valid = tf.minimum(valid + 1, keep)
-                    drawn = gpt.sample_token(
-                        logits[0, 0],
-                        temperature,
-                        top_k,
-                        top_p,
-                        tf.random.experimental.stateless_fold_in(seed, position),
-                    )
-                    token = tf.where(position + 1 < prompt_length, tokens[0, position + 1], drawn)
-                    slot = tf.one_hot(position + 1, total, dtype=tf.int32)[None]
-                    return position + 1, tokens * (1 - slot) + token * slot, memory, valid
-
-                _, tokens, _, _ = tf.while_loop(
-                    lambda p, *_: p < total - 1,
-                    body,
-                    (tf.constant(0), tokens, memory, tf.constant(0)),
-                    shape_invariants=(
-                        tf.TensorShape([]),
-                        tf.TensorShape([1, None]),
-                        memory.shape,
-                        tf.TensorShape([]),
-                    ),
-                )
-                return tokens
-
-            self._sample_function = run
-        return self._sample_function
+        return run
 
     # ------------------------------------------------------------------ saving
 
@@ -340,15 +266,38 @@ class TransformerXL(base.GenerativeModel):
         config = super().get_config()
         config.update(
             {
-                "vocabulary_size": self.vocabulary_size,
                 "segment_length": self.segment_length,
                 "memory_length": self.memory_length,
-                "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "hidden_dim": self.hidden_dim,
-                "dropout": self.dropout,
                 "use_memory": self.use_memory,
-                "seed": self.seed,
             }
         )
         return config
+
+
+class Memory:
+    """A Transformer-XL's memory: the per-replica states, their valid length and a reset flag.
+
+    A plain object, so that Keras and TensorFlow track none of its variables:
+    the memory is state of a run, not of the saved model. The variables are
+    made by `TransformerXL.fit` once the batch size is known.
+    """
+
+    def __init__(self):
+        self.states = self.valid = self.reset = None
+
+    def create(self, shape):
+        """Makes the variables for a memory of `shape` (called in the strategy's scope)."""
+        # Per replica (ON_READ): each replica remembers the rows it trains on.
+        per_replica = dict(
+            trainable=False,
+            synchronization=tf.VariableSynchronization.ON_READ,
+            aggregation=tf.VariableAggregation.NONE,
+        )
+        self.states = tf.Variable(tf.zeros(shape), name="memory", **per_replica)
+        self.valid = tf.Variable(0, name="memory_valid", **per_replica)
+        self.reset = tf.Variable(
+            1,
+            trainable=False,
+            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
+            name="memory_reset",
+        )

@@ -52,13 +52,13 @@ def test_memory_carries_context_across_segments(segments):
 def test_memory_is_emptied_when_an_epoch_or_evaluation_starts(segments):
     model = _model()
     model.fit(segments, epochs=1, verbose=0)
-    states, valid, reset = model._memory
+    valid, reset = model.memory.valid, model.memory.reset
     assert int(valid.read_value()) == 16 and int(reset.read_value()) == 0
     model.reset_memory()
-    memory, valid_now = model._read_memory()
+    memory, valid_now = model.read_memory()
     assert int(valid_now) == 0 and not np.any(memory.numpy())
     model.evaluate(segments.take(2), verbose=0)
-    assert int(model._memory[2].read_value()) == 0  # reset, then filled again
+    assert int(model.memory.reset.read_value()) == 0  # reset, then filled again
 
 
 def test_round_trip_generation_and_errors(segments, tmp_path):
