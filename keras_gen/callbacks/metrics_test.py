@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_gen import callbacks, metrics, models
+from keras_gen import callbacks, metrics, models, networks
 from keras_gen.metrics import extractors
 
 
@@ -86,9 +86,16 @@ def test_metric_callbacks_fill_logs_for_checkpoint_history_and_tensorboard(
     [
         lambda: models.VAE(data_shape=(28, 28, 1), latent_dim=4, seed=0),
         lambda: models.VQVAE(data_shape=(28, 28, 1), num_embeddings=8, embedding_dim=4, seed=0),
+        # One level, no attention and 4 steps: the callbacks see the same generate.
         lambda: models.DiffusionModel(
-            __import__("keras_gen").networks.unet((28, 28, 1), base_channels=8, groups=4),
-            timesteps=20,
+            networks.unet(
+                (28, 28, 1),
+                base_channels=8,
+                channel_multipliers=(1,),
+                attention_resolutions=(),
+                groups=4,
+            ),
+            timesteps=4,
             seed=0,
         ),
     ],

@@ -1,6 +1,7 @@
 """Sample-quality metrics (FID, IS, KID, precision/recall, density/coverage), the
 feature extractors they are defined on, and held-out log-likelihoods."""
 
+from keras_gen.metrics.extractor_base import FeatureExtractor
 from keras_gen.metrics.feature_stats import FeatureStats, check_comparable
 from keras_gen.metrics.frechet import fid_from_features, frechet_distance
 from keras_gen.metrics.inception import InceptionFID, KerasInceptionV3
@@ -12,12 +13,6 @@ from keras_gen.metrics.likelihood import (
 )
 from keras_gen.metrics.manifold import density_coverage, precision_recall
 from keras_gen.metrics.mnist_classifier import MNISTClassifier
+from keras_gen.metrics.sample_metrics import SAMPLE_METRICS, SampleMetrics, evaluate_model
 from keras_gen.metrics.scores import inception_score, kernel_inception_distance
-from keras_gen.metrics.streaming import (
-    DensityCoverage,
-    FrechetDistance,
-    InceptionScore,
-    KernelInceptionDistance,
-    PrecisionRecall,
-)
 from keras_gen.metrics.text import BitsPerByte, text_metrics

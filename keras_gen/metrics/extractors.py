@@ -1,9 +1,10 @@
 """Feature extractors by name, and feature statistics of datasets and models."""
 
 import numpy as np
-import tensorflow as tf
 
 from keras_gen.metrics.feature_stats import FeatureStats
+from keras_gen.metrics.inception import InceptionFID, KerasInceptionV3
+from keras_gen.metrics.mnist_classifier import MNISTClassifier
 
 
 def get(identifier):
@@ -14,7 +15,8 @@ def get(identifier):
     `"keras_inception_v3"` (not comparable with published numbers).
 
     An extractor is a callable `extractor(images) -> {"features", "logits"}`
-    with `feature_dim` and `protocol` attributes.
+    with `feature_dim` and `protocol` attributes; the shipped ones subclass
+    `extractor_base.FeatureExtractor`.
 
     Raises:
         ValueError: for an unknown name.
@@ -22,32 +24,16 @@ def get(identifier):
     if callable(identifier) and hasattr(identifier, "protocol"):
         return identifier
     if identifier in ("mnist", "mnist_classifier"):
-        from keras_gen.metrics.mnist_classifier import MNISTClassifier
-
         return MNISTClassifier()
     if identifier in ("inception", "inception_fid"):
-        from keras_gen.metrics.inception import InceptionFID
-
         return InceptionFID()
     if identifier == "keras_inception_v3":
-        from keras_gen.metrics.inception import KerasInceptionV3
-
         return KerasInceptionV3()
     raise ValueError(
         "Unknown feature extractor. Expected 'mnist', 'inception', "
         "'keras_inception_v3' or an extractor object. "
         f"Received: extractor={identifier!r}"
     )
-
-
-def run_in_batches(forward, images, batch_size):
-    """`{"features", "logits"}` of `forward` over `images` in batches, as numpy arrays."""
-    outputs = {"features": [], "logits": []}
-    for start in range(0, len(images), batch_size):
-        result = forward(tf.constant(images[start : start + batch_size]))
-        for key in outputs:
-            outputs[key].append(np.asarray(result[key]))
-    return {key: np.concatenate(value) for key, value in outputs.items()}
 
 
 def _batches(images, batch_size=500):
@@ -60,32 +46,6 @@ def _batches(images, batch_size=500):
         if isinstance(batch, (tuple, list)):
             batch = batch[0]
         yield np.asarray(batch)
-
-
-def check_images(images, name, channels=(1, 3)):
-    """Float32 images `(n, h, w, c)` in [-1, 1], the documented input of every extractor.
-
-    Raises:
-        ValueError: for another rank or channel count, non-finite values, or
-            values outside [-1, 1] (such as 0..255 pixels), naming `name`.
-    """
-    images = np.asarray(images, "float32")
-    if images.ndim != 4 or images.shape[-1] not in channels:
-        raise ValueError(
-            f"{name} takes images of shape (n, h, w, {' or '.join(map(str, channels))}) "
-            f"in [-1, 1]. Received: images with shape {images.shape}"
-        )
-    if images.size and not np.all(np.isfinite(images)):
-        raise ValueError(
-            f"{name} takes finite images in [-1, 1]. Received: images with "
-            f"{int(np.sum(~np.isfinite(images)))} NaN or infinite values"
-        )
-    if images.size and (images.min() < -1.001 or images.max() > 1.001):
-        raise ValueError(
-            f"{name} takes images in [-1, 1] (scale 8-bit pixels as x / 127.5 - 1). "
-            f"Received: images in [{images.min():.4g}, {images.max():.4g}]"
-        )
-    return images
 
 
 def dataset_stats(images, extractor, num_samples=None, keep_features=10_000, protocol=None):

@@ -9,14 +9,16 @@ module names, so pytorch-fid's weight file maps onto it one to one; the
 original `inception-2015-12-05.tgz` is read through `inception_graph`.
 """
 
+import hashlib
 import os
 import tarfile
+import urllib.request
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.metrics import extractors, inception_graph, torch_checkpoint
+from keras_gen.metrics import extractor_base, inception_graph, torch_checkpoint
 
 WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 WEIGHTS_URL = (
@@ -225,8 +227,6 @@ def state_dict_hash(state, length=16):
     pytorch-fid's `.pth` and from the original `.tgz` (the same tensors) stay
     comparable, and any other weights do not.
     """
-    import hashlib
-
     digest = hashlib.sha256()
     for name in sorted(state):
         if name == "fc.bias":
@@ -253,7 +253,7 @@ def default_weights():
     return None
 
 
-class InceptionFID:
+class InceptionFID(extractor_base.FeatureExtractor):
     """FID/IS feature extractor: `extractor(images)` -> 2048-d features and 1008 logits.
 
     Images in [-1, 1] (grayscale is repeated to three channels) are quantized
@@ -291,24 +291,45 @@ class InceptionFID:
                 )
             state_dict = load_weights(weights)
         load_torch_state_dict(self.model, state_dict)
-        self.weights_hash = state_dict_hash(state_dict)
-        self.batch_size = batch_size
-        self._forward = tf.function(
-            lambda x: self.model(preprocess(x), training=False), reduce_retracing=True
-        )
+        super().__init__(state_dict_hash(state_dict), batch_size)
 
-    @property
-    def protocol(self):
-        return {"extractor": self.name, "weights": self.weights_hash, "resize": self.resize}
-
-    def __call__(self, images):
-        images = extractors.check_images(images, "InceptionFID")
-        return extractors.run_in_batches(self._forward, images, self.batch_size)
+    def forward(self, batch):
+        return self.model(preprocess(batch), training=False)
 
 
 def _check_graph_file(path):
     state = inception_graph.graph_state_dict(path)
     load_torch_state_dict(build_inception_fid(), state)
+
+
+def _download(url, path):
+    """Writes the file at `url` to `path`; returns its SHA-256 in hex."""
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=60) as response, open(path, "wb") as out:
+        for chunk in iter(lambda: response.read(1 << 20), b""):
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest()
+
+
+def _check_download(path, name, source, digest, sha256):
+    """Raises ValueError unless the downloaded weights at `path` pass their check."""
+    if source == "pytorch_fid" and not digest.startswith(WEIGHTS_SHA256_PREFIX):
+        raise ValueError(
+            f"The downloaded {name} has SHA-256 {digest}, which "
+            f"does not start with {WEIGHTS_SHA256_PREFIX}; it was deleted."
+        )
+    if sha256 is not None and digest != sha256.lower():
+        raise ValueError(
+            f"The downloaded {name} has SHA-256 {digest}, not sha256={sha256!r}; it was deleted."
+        )
+    if source == "tf_graph":
+        try:
+            _check_graph_file(path)
+        except ValueError as error:
+            raise ValueError(
+                f"The downloaded {name} is not the FID Inception graph ({error}); it was deleted."
+            ) from error
 
 
 def fetch_weights(directory=None, source="pytorch_fid", url=None, sha256=None):
@@ -329,9 +350,6 @@ def fetch_weights(directory=None, source="pytorch_fid", url=None, sha256=None):
     Raises:
         ValueError: if the downloaded file fails its check (it is deleted).
     """
-    import hashlib
-    import urllib.request
-
     if source not in WEIGHT_SOURCES:
         raise ValueError(
             f"`source` must be one of {sorted(WEIGHT_SOURCES)}. Received: source={source!r}"
@@ -343,33 +361,9 @@ def fetch_weights(directory=None, source="pytorch_fid", url=None, sha256=None):
     if os.path.exists(path):
         return path
     temporary = path + ".part"
-    digest = hashlib.sha256()
-    with (
-        urllib.request.urlopen(url or default_url, timeout=60) as response,
-        open(temporary, "wb") as out,
-    ):
-        for chunk in iter(lambda: response.read(1 << 20), b""):
-            digest.update(chunk)
-            out.write(chunk)
+    digest = _download(url or default_url, temporary)
     try:
-        if source == "pytorch_fid" and not digest.hexdigest().startswith(WEIGHTS_SHA256_PREFIX):
-            raise ValueError(
-                f"The downloaded {name} has SHA-256 {digest.hexdigest()}, which "
-                f"does not start with {WEIGHTS_SHA256_PREFIX}; it was deleted."
-            )
-        if sha256 is not None and digest.hexdigest() != sha256.lower():
-            raise ValueError(
-                f"The downloaded {name} has SHA-256 {digest.hexdigest()}, not "
-                f"sha256={sha256!r}; it was deleted."
-            )
-        if source == "tf_graph":
-            try:
-                _check_graph_file(temporary)
-            except ValueError as error:
-                raise ValueError(
-                    f"The downloaded {name} is not the FID Inception graph "
-                    f"({error}); it was deleted."
-                ) from error
+        _check_download(temporary, name, source, digest, sha256)
     except ValueError:
         os.remove(temporary)
         raise
@@ -377,7 +371,7 @@ def fetch_weights(directory=None, source="pytorch_fid", url=None, sha256=None):
     return path
 
 
-class KerasInceptionV3:
+class KerasInceptionV3(extractor_base.FeatureExtractor):
     """`keras.applications.InceptionV3` pool features and logits, for convenience only.
 
     Its weights, architecture (1000 classes, padded average pools) and
@@ -401,19 +395,9 @@ class KerasInceptionV3:
             self.model.input,
             {"features": self.model.get_layer("avg_pool").output, "logits": self.model.output},
         )
-        self.weights_hash = str(weights)
-        self.batch_size = batch_size
+        super().__init__(str(weights), batch_size)
 
-    @property
-    def protocol(self):
-        return {"extractor": self.name, "weights": self.weights_hash, "resize": self.resize}
-
-    def __call__(self, images):
-        images = tf.convert_to_tensor(extractors.check_images(images, "KerasInceptionV3"))
-        if images.shape[-1] == 1:
-            images = tf.repeat(images, 3, axis=-1)
-
-        def forward(batch):
-            return self.features_model(tf.image.resize(batch, (299, 299)), training=False)
-
-        return extractors.run_in_batches(forward, images.numpy(), self.batch_size)
+    def forward(self, batch):
+        return self.features_model(
+            extractor_base.resize_images(batch, (299, 299), channels=3), training=False
+        )

@@ -4,13 +4,11 @@ Trained by `scripts/train_mnist_classifier.py` on the mnist5k train split; its
 accuracy on the mnist5k test split is recorded in `docs/metrics.md`.
 """
 
-import hashlib
 import os
 
 import keras
-import tensorflow as tf
 
-from keras_gen.metrics import extractors
+from keras_gen.metrics import extractor_base
 
 WEIGHTS = os.path.join(os.path.dirname(__file__), "weights", "mnist_classifier.weights.h5")
 FEATURE_DIM = 128
@@ -30,15 +28,7 @@ def build_mnist_classifier():
     return keras.Model(images, {"features": features, "logits": logits}, name="mnist_classifier")
 
 
-def file_hash(path, length=16):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()[:length]
-
-
-class MNISTClassifier:
+class MNISTClassifier(extractor_base.FeatureExtractor):
     """Feature extractor for MNIST-like images: `extractor(images)` -> features and logits.
 
     Images in [-1, 1] of shape `(n, h, w, 1)` are resized to 28x28 (bilinear)
@@ -57,6 +47,8 @@ class MNISTClassifier:
 
     name = "mnist_classifier"
     resize = "bilinear to 28x28 when needed"
+    feature_dim = FEATURE_DIM
+    channels = (1,)
 
     def __init__(self, weights=None, batch_size=500):
         self.weights = weights or WEIGHTS
@@ -65,23 +57,9 @@ class MNISTClassifier:
                 f"MNIST classifier weights not found at {self.weights}. They ship with "
                 "keras_gen; run scripts/train_mnist_classifier.py to make them again."
             )
-        self.batch_size = batch_size
         self.model = build_mnist_classifier()
         self.model.load_weights(self.weights)
-        self.weights_hash = file_hash(self.weights)
-        self.feature_dim = FEATURE_DIM
-        self._forward = tf.function(
-            lambda x: self.model(
-                tf.image.resize(x, (28, 28)) if x.shape[1:3] != (28, 28) else x, training=False
-            ),
-            input_signature=None,
-            reduce_retracing=True,
-        )
+        super().__init__(extractor_base.file_hash(self.weights), batch_size)
 
-    @property
-    def protocol(self):
-        return {"extractor": self.name, "weights": self.weights_hash, "resize": self.resize}
-
-    def __call__(self, images):
-        images = extractors.check_images(images, "MNISTClassifier", channels=(1,))
-        return extractors.run_in_batches(self._forward, images, self.batch_size)
+    def forward(self, batch):
+        return self.model(extractor_base.resize_images(batch, (28, 28)), training=False)
