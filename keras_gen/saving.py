@@ -70,7 +70,7 @@ def load_model(path, **kwargs):
         FileNotFoundError: when there is no file at `path`.
         ValueError: when the file is damaged, naming it.
     """
-    import keras_gen  # noqa: F401  (registers the model classes)
+    import keras_gen.models  # noqa: F401  (registers the model, network and layer classes)
 
     check_archive(path)
     return keras.models.load_model(path, **kwargs)
