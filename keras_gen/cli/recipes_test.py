@@ -1,0 +1,91 @@
+"""The recipes: one per model, and what each declares is what its model does."""
+
+import inspect
+
+import pytest
+
+from keras_gen import models
+from keras_gen.cli import recipes
+
+
+@pytest.fixture(scope="module")
+def built():
+    """Every recipe's model for 28x28 digits with 10 classes, compiled, by name."""
+    result = {}
+    for name, cls in models.MODELS.items():
+        model = recipes.build_model(cls, name, (28, 28, 1), num_classes=10)
+        result[name] = recipes.compile_model(model, name)
+    return result
+
+
+# Moved from tests/cli_test.py.
+def test_every_model_has_a_training_recipe(built):
+    assert set(recipes.RECIPES) == set(models.MODELS)
+    for name, cls in models.MODELS.items():
+        model = built[name]
+        assert model.compiled and type(model) is cls
+        assert recipes.default_epochs(name) >= 1
+    vae = recipes.build_model(models.VAE, "vae", (2,))
+    assert vae.likelihood == "gaussian" and not recipes.binarize("vae", (2,))
+    assert recipes.binarize("vae", (28, 28, 1)) and not recipes.binarize("dcgan", (28, 28, 1))
+
+
+def test_labelled_recipes_build_conditional_models(built):
+    for name, recipe in recipes.RECIPES.items():
+        assert bool(built[name].conditional) == recipe.labelled, name
+
+
+def test_latent_sizes_are_the_recipes(built):
+    for name, recipe in recipes.RECIPES.items():
+        if recipe.latent_dim is not None:
+            assert built[name].latent_dim == recipe.latent_dim, name
+
+
+def test_reconstructing_recipes_are_the_models_that_reconstruct(built):
+    for name, recipe in recipes.RECIPES.items():
+        assert callable(getattr(built[name], "reconstruct", None)) == recipe.reconstructs, name
+        assert callable(getattr(built[name], "interpolate", None)) == recipe.interpolates, name
+
+
+def test_text_lengths_are_the_models(built):
+    for name, recipe in recipes.RECIPES.items():
+        if recipe.text is not None:
+            assert getattr(built[name], recipe.text.length_argument) == recipe.text_length, name
+
+
+def test_sampling_steps_are_declared_where_generate_takes_them():
+    for name, recipe in recipes.RECIPES.items():
+        parameters = inspect.signature(models.get(name).generate).parameters
+        assert ("steps" in parameters) == recipe.sampling_steps, name
+
+
+def test_fid_is_declared_for_image_generators_only():
+    for name, recipe in recipes.RECIPES.items():
+        assert (recipes.FID in recipe.metrics) == (recipes.IMAGES in recipe.data), name
+
+
+def test_every_recipe_declares_known_kinds_and_callbacks():
+    from keras_gen.cli import train
+
+    for name, recipe in recipes.RECIPES.items():
+        assert set(recipe.data) <= {recipes.IMAGES, recipes.VECTORS, recipes.TEXT}, name
+        assert set(recipe.callbacks) <= set(train.PICTURES), name
+        assert (recipe.text is not None) == (recipe.data == (recipes.TEXT,)), name
+
+
+def test_recipe_of_finds_a_subclass_by_its_registered_parent(built):
+    class MyDCGAN(models.DCGAN):
+        pass
+
+    name, recipe = recipes.recipe_of(built["dcgan"])
+    assert name == "dcgan" and recipe is recipes.RECIPES["dcgan"]
+    subclassed = MyDCGAN(data_shape=(28, 28, 1), latent_dim=4, seed=0)
+    assert recipes.recipe_of(subclassed)[0] == "dcgan"
+    with pytest.raises(ValueError, match="keras_gen model"):
+        recipes.recipe_of(object())
+
+
+def test_by_value_names_the_models_of_each_value():
+    text = recipes.by_value("epochs")
+    assert text.startswith("30; ") and "86 for diffusion" in text
+    assert "for" not in recipes.by_value("default_dataset").split(";")[0]

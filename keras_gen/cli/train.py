@@ -1,0 +1,356 @@
+"""`keras-gen train`: resolve the run directory, load data, build or restore, callbacks, fit and save.
+
+Each step reads the model's recipe (`keras_gen.cli.recipes`) for what the
+family needs; none looks at the model to decide.
+"""
+
+import dataclasses
+import os
+import signal
+import time
+
+from keras_gen.cli import recipes
+from keras_gen.cli.arguments import UsageError, check_dataset_name
+
+PROG = "keras-gen train"
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """Where a run writes (`logdir`, `backup_dir`) and the strategy it trains under."""
+
+    logdir: str
+    backup_dir: str
+    strategy: object
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingData:
+    """What `fit` reads, and what the pictures show.
+
+    Attributes:
+        name: the dataset's name.
+        dataset: the training `tf.data.Dataset`.
+        info: its `DatasetInfo` (samples) or `TextInfo` (text).
+        description: a few words for the start-up line.
+        validation: the test split of a language model, or None.
+        preview: `(images, labels)` for the reconstruction grid, or None.
+    """
+
+    name: str
+    dataset: object
+    info: object
+    description: str
+    validation: object = None
+    preview: object = None
+
+
+def train(args):
+    """Trains the model `args.model` as its recipe says; returns the exit status (130 on Ctrl-C)."""
+    recipe = recipes.RECIPES[args.model]
+    check_flags(args, recipe)
+    run = resolve_run(args)
+    data = load_data(args, recipe)
+    model, initial_epoch = build_or_restore(args, recipe, run, data)
+    os.makedirs(run.logdir, exist_ok=True)
+    epochs = args.epochs or recipes.default_epochs(args.model)
+    print(
+        f"Training {args.model} on {data.name} ({data.description}) for {epochs} epochs; "
+        f"logs in {run.logdir}"
+    )
+    callback_list = make_callbacks(args, recipe, run, data)
+    return fit_and_save(model, data, run, callback_list, epochs, initial_epoch, args.verbose)
+
+
+def check_flags(args, recipe):
+    """Refuses flags the recipe has no use for, before anything is loaded."""
+    if args.latent_dim and recipe.latent_dim is None:
+        raise UsageError(f"{PROG}: {args.model} has no latent vector; drop --latent-dim.")
+    if args.fid_every and recipes.FID not in recipe.metrics:
+        raise UsageError(
+            f"{PROG}: --fid-every measures images; {args.model} does not generate them"
+            + (" (it logs val_bits_per_byte on the test split instead)." if recipe.text else ".")
+        )
+    check_dataset_name(dataset_name(args, recipe), text=recipe.text is not None, command=PROG)
+
+
+def dataset_name(args, recipe):
+    return args.dataset or recipe.default_dataset
+
+
+def resolve_run(args):
+    """The run directory (`--logdir`, the newest run for `--resume`, or a new one) and the strategy.
+
+    Also sets the precision policy and the global seed, before any model exists.
+    """
+    import keras
+
+    from keras_gen.utils import distribution
+
+    logdir = args.logdir
+    if args.resume and logdir is None:
+        logdir = newest_run(args.model)
+        if logdir is None:
+            raise UsageError(
+                f"{PROG}: --resume found no runs/{args.model}-* directory; pass --logdir."
+            )
+    logdir = logdir or os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+    keras.mixed_precision.set_global_policy(args.precision)
+    keras.utils.set_random_seed(args.seed)
+    strategy = _strategy(args.strategy)
+    if distribution.is_multi_worker(strategy) and not _is_chief(strategy):
+        logdir = os.path.join(logdir, "workers", str(strategy.cluster_resolver.task_id))
+    return Run(logdir, os.path.join(logdir, "backup"), strategy)
+
+
+def newest_run(model_name):
+    """The newest `runs/<model_name>-*` directory, or None."""
+    runs = "runs"
+    if not os.path.isdir(runs):
+        return None
+    candidates = [os.path.join(runs, d) for d in os.listdir(runs) if d.startswith(f"{model_name}-")]
+    return max(candidates, key=os.path.getmtime) if candidates else None
+
+
+def _strategy(name):
+    import tensorflow as tf
+
+    if name == "auto":
+        gpus = tf.config.list_logical_devices("GPU")
+        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _is_chief(strategy):
+    resolver = strategy.cluster_resolver
+    return resolver.task_type in (None, "chief") or (
+        resolver.task_type == "worker" and resolver.task_id == 0
+    )
+
+
+def load_data(args, recipe):
+    """The training data of the recipe's kind: text for a language model, else samples."""
+    return _load_text(args, recipe) if recipe.text is not None else _load_samples(args, recipe)
+
+
+def _load_text(args, recipe):
+    from keras_gen import data
+
+    name = dataset_name(args, recipe)
+
+    def load(**kwargs):
+        return data.load_text(
+            name,
+            sequence_length=recipe.text_length,
+            batch_size=args.batch_size,
+            consecutive=recipe.text.consecutive,
+            data_dir=args.data_dir,
+            download=args.download,
+            **kwargs,
+        )
+
+    dataset, info = load(seed=args.seed, steps_per_epoch=args.steps_per_epoch)
+    validation, _ = load(split="test", shuffle=False)
+    description = f"{info.num_tokens} bytes, segments of {recipe.text_length}"
+    return TrainingData(name, dataset, info, description, validation=validation)
+
+
+def _load_samples(args, recipe):
+    from keras_gen import data
+
+    name = dataset_name(args, recipe)
+
+    def load(**kwargs):
+        return data.load(
+            name,
+            labels=recipe.labelled,
+            data_dir=args.data_dir,
+            download=args.download,
+            image_size=args.image_size,
+            **kwargs,
+        )
+
+    training = dict(
+        batch_size=args.batch_size, seed=args.seed, steps_per_epoch=args.steps_per_epoch
+    )
+    dataset, info = load(**training)
+    _check_samples(args, recipe, name, info)
+    binarize = recipes.binarize(args.model, info.shape)
+    if binarize:
+        # The Bernoulli likelihood is a probability of binary images.
+        dataset, info = load(binarize=True, **training)
+    preview = None
+    if recipe.reconstructs and recipes.data_kind(info.shape) == recipes.IMAGES:
+        preview = _preview(load, dataset, binarize, recipe.labelled)
+    description = f"{info.num_examples} examples of shape {info.shape}"
+    return TrainingData(name, dataset, info, description, preview=preview)
+
+
+def _check_samples(args, recipe, name, info):
+    kind = recipes.data_kind(info.shape)
+    if kind not in recipe.data:
+        raise UsageError(
+            f"{PROG}: {args.model} trains on {' or '.join(recipe.data)}; {name} holds {kind}."
+        )
+    if args.fid_every and kind != recipes.IMAGES:
+        raise UsageError(f"{PROG}: --fid-every measures images; {name} holds {kind}.")
+    if recipe.labelled and info.num_classes is None:
+        raise UsageError(f"{PROG}: {args.model} needs a labelled dataset; {name} has no labels.")
+
+
+def _preview(load, dataset, binarize, labelled):
+    """Eight test images (and labels) for the reconstruction grid; training images without a test split."""
+    try:
+        test, _ = load(split="test", batch_size=8, shuffle=False, binarize=binarize)
+    except (ValueError, FileNotFoundError):  # no test split: show training images
+        test = dataset.unbatch().batch(8)
+    first = next(iter(test))
+    return (first[0].numpy(), first[1].numpy()) if labelled else (first.numpy(), None)
+
+
+def build_or_restore(args, recipe, run, data):
+    """`(model, initial_epoch)`: the backup of the run with `--resume`, else a new compiled model."""
+    from keras_gen import callbacks, models
+
+    with run.strategy.scope():
+        restored = callbacks.Backup.restore(run.backup_dir) if args.resume else None
+        if restored:
+            model, initial_epoch, saved_run = restored
+            if saved_run.get("model", args.model) != args.model:
+                raise UsageError(
+                    f"{PROG}: {run.logdir} holds a {saved_run['model']} run; --resume "
+                    f"continues it only as `keras-gen train {saved_run['model']} --resume`. "
+                    f"Received: model {args.model}"
+                )
+            if args.no_jit:
+                model.jit_compile = False
+            print(f"Resuming {run.logdir} after epoch {initial_epoch}.")
+            return model, initial_epoch
+        if args.resume:
+            print(f"No backup in {run.backup_dir}; starting from scratch.")
+        model = recipes.build_model(
+            models.get(args.model),
+            args.model,
+            getattr(data.info, "shape", None),
+            getattr(data.info, "num_classes", None),
+            args.latent_dim,
+            args.seed,
+        )
+        recipes.compile_model(model, args.model, jit_compile=False if args.no_jit else "auto")
+    return model, 0
+
+
+def make_callbacks(args, recipe, run, data):
+    """The metrics, TensorBoard, the recipe's pictures and the backup, in the order they must run.
+
+    Metrics come first so that TensorBoard logs their values, the backup last
+    so that it follows everything else the epoch wrote.
+    """
+    import keras
+
+    from keras_gen import callbacks
+
+    callback_list = [_fid(args, run, data)] if args.fid_every else []
+    callback_list.append(keras.callbacks.TensorBoard(run.logdir, write_graph=False))
+    for name in recipe.callbacks:
+        picture = PICTURES[name](args, recipe, run, data)
+        if picture is not None:
+            callback_list.append(picture)
+    run_description = {"model": args.model, "dataset": data.name, "seed": args.seed}
+    callback_list.append(callbacks.Backup(run.backup_dir, run=run_description))
+    return callback_list
+
+
+def _fid(args, run, data):
+    from keras_gen import callbacks
+    from keras_gen import data as datasets
+
+    reference, _ = datasets.load(
+        data.name,
+        split="train",
+        batch_size=500,
+        shuffle=False,
+        data_dir=args.data_dir,
+        image_size=args.image_size,
+    )
+    return callbacks.FIDCallback(
+        reference,
+        "mnist",
+        num_samples=args.fid_samples,
+        every=args.fid_every,
+        log_dir=run.logdir,
+        reference_samples=args.fid_samples,
+    )
+
+
+def _sample_grid(args, recipe, run, data):
+    from keras_gen import callbacks
+
+    return callbacks.ImageGridCallback(
+        log_dir=run.logdir, png_dir=run.logdir, num_samples=args.grid_samples
+    )
+
+
+def _reconstruction_grid(args, recipe, run, data):
+    from keras_gen import callbacks
+
+    if data.preview is None:  # not images
+        return None
+    images, labels = data.preview
+    return callbacks.ReconstructionGridCallback(
+        images,
+        log_dir=run.logdir,
+        png_dir=run.logdir,
+        labels=labels,
+        interpolation_steps=8 if recipe.interpolates else 0,
+    )
+
+
+def _text_samples(args, recipe, run, data):
+    from keras_gen import callbacks
+
+    return callbacks.TextSampleCallback("The ", log_dir=run.logdir)
+
+
+#: The picture callbacks a recipe names, each built from `(args, recipe, run, data)`
+#: (None: nothing to show).
+PICTURES = {
+    recipes.SAMPLE_GRID: _sample_grid,
+    recipes.RECONSTRUCTION_GRID: _reconstruction_grid,
+    recipes.TEXT_SAMPLES: _text_samples,
+}
+
+
+def fit_and_save(model, data, run, callback_list, epochs, initial_epoch, verbose):
+    """Fits, then saves `model.keras`; on Ctrl-C saves `interrupted.keras` and returns 130."""
+    from keras_gen import saving
+
+    # Ctrl-C saves and exits, also where the shell started us with SIGINT
+    # ignored (a background job of a script), which Python would otherwise keep.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        model.fit(
+            data.dataset,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            verbose=verbose,
+            shuffle=False,
+            validation_data=data.validation,
+            callbacks=callback_list,
+        )
+    except KeyboardInterrupt:
+        interrupted = os.path.join(run.logdir, "interrupted.keras")
+        saving.save_model(model, interrupted)
+        print(
+            f"\nInterrupted: the model as it was is in {interrupted}; run the same command "
+            f"with --resume --logdir {run.logdir} to continue from the last finished epoch."
+        )
+        return 130
+    final = os.path.join(run.logdir, "model.keras")
+    saving.save_model(model, final)
+    print(f"Saved {final}. TensorBoard: tensorboard --logdir {run.logdir}")
+    return 0
