@@ -1,6 +1,5 @@
 """One step on 2 replicas equals one step on one device on the same global batch."""
 
-import functools
 import json
 import os
 import socket
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_gen import models, networks
+from keras_gen import models, networks, testing
 from keras_gen.models.gan import gan as gan_module
 from keras_gen.utils import distribution
 
@@ -42,13 +41,9 @@ def _one_step(cls, strategy, **kwargs):
     return before, model.get_weights()
 
 
-@functools.cache
 def _two_replicas():
-    # One strategy per process: a second MirroredStrategy over the same devices
-    # made the collective all-reduces of the next model disagree in shape.
-    devices = tf.config.list_logical_devices("CPU")
-    assert len(devices) >= 2, "conftest.py configures two logical CPU devices"
-    return tf.distribute.MirroredStrategy([d.name for d in devices[:2]])
+    # One strategy per process (see testing.two_replica_strategy), shared with the harness.
+    return testing.two_replica_strategy()
 
 
 @pytest.mark.parametrize(

@@ -37,14 +37,18 @@ class BatchContext:
 
 
 def is_multi_worker(strategy):
-    """True under a `MultiWorkerMirroredStrategy` that spans several workers."""
-    extended = getattr(strategy, "extended", None)
-    in_multi_worker = getattr(extended, "_in_multi_worker_mode", None)
-    return bool(
-        isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-        and in_multi_worker is not None
-        and in_multi_worker()
-    )
+    """True under a `MultiWorkerMirroredStrategy` whose cluster has several workers.
+
+    Read from the public `cluster_resolver`: the chief and the workers of its
+    cluster spec are the workers of the collective ops.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    resolver = strategy.cluster_resolver
+    if resolver is None:
+        return False
+    jobs = resolver.cluster_spec().as_dict()
+    return sum(len(jobs.get(job, ())) for job in ("chief", "worker")) > 1
 
 
 def logs_for_fit(logs, strategy):
@@ -90,9 +94,10 @@ def update_moving_average(averages, values, decay, ok=None):
             strategy.extended.update(average, update, args=(value,), group=False)
 
     pairs = [(_tf_variable(a), _tf_variable(v)) for a, v in zip(averages, values)]
-    tf.__internal__.distribute.interim.maybe_merge_call(
-        apply, tf.distribute.get_strategy(), pairs, ok
-    )
+    if tf.distribute.in_cross_replica_context():
+        apply(tf.distribute.get_strategy(), pairs, ok)
+    else:
+        tf.distribute.get_replica_context().merge_call(apply, args=(pairs, ok))
 
 
 def _tf_variable(variable):

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 
 import keras_gen
+from keras_gen import testing
 from keras_gen.models.text import TransformerXL
 
 
@@ -70,17 +71,16 @@ def test_round_trip_generation_and_errors(segments, tmp_path):
     model.save(path)
     loaded = keras.models.load_model(path)
     assert loaded.generate("The for", max_length=40, seed=2) == text
+    testing.assert_traced_once(loaded, lambda: loaded.generate("ab", max_length=3, seed=1))
     assert loaded.generate(list(b"ab"), max_length=5, temperature=0.0) == model.generate(
         list(b"ab"), max_length=5, temperature=0.0
     )
     with pytest.raises(ValueError, match="consecutive"):
         model.fit(np.zeros((4, 16), "int32"), np.zeros((4, 16), "int32"))
-    with pytest.raises(ValueError, match="memory_length=-1"):
-        TransformerXL(memory_length=-1)
+    testing.expect_value_error(lambda: TransformerXL(memory_length=-1), "memory_length=-1")
     with pytest.raises(ValueError, match="an even multiple.*hidden_dim=9, num_heads=3"):
         TransformerXL(hidden_dim=9, num_heads=3)
-    with pytest.raises(ValueError, match="dropout=1.0"):
-        TransformerXL(dropout=1.0)
+    testing.expect_value_error(lambda: TransformerXL(dropout=1.0), "dropout=1.0")
     other, _ = keras_gen.data.load_text(
         "pydoc", sequence_length=16, batch_size=2, consecutive=True, split="test"
     )

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 import keras_gen
-from keras_gen import losses, metrics, models
+from keras_gen import losses, metrics, models, testing
 
 ALL = [models.VAE, models.BetaVAE, models.ConditionalVAE, models.VQVAE]
 
@@ -68,13 +68,13 @@ def test_training_on_after_loading_matches_training_on(mnist_small, tmp_path):
     images, _ = _binary(mnist_small)
     model = _make(models.VAE, beta_warmup_steps=3)
     model.fit(images, batch_size=16, epochs=1, shuffle=False, verbose=0)
-    path = str(tmp_path / "vae.keras")
-    model.save(path)
-    loaded = keras.models.load_model(path)
-    model.fit(images, batch_size=16, epochs=1, shuffle=False, verbose=0)
-    loaded.fit(images, batch_size=16, epochs=1, shuffle=False, verbose=0)
-    for a, b in zip(model.get_weights(), loaded.get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    testing.assert_save_load_continues_training(
+        model,
+        lambda m: m.fit(images, batch_size=16, epochs=1, shuffle=False, verbose=0),
+        tmp_path,
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_loss_is_reconstruction_plus_beta_kl_with_warmup(mnist_small):
@@ -149,8 +149,8 @@ def test_log_likelihood_rejects_what_it_cannot_measure(trained_vae):
 def test_generate_is_traced_once_and_decodes_prior_draws(trained_vae):
     model, _ = trained_vae
     first = model.generate(5, seed=2)
-    model.generate(7, seed=3, batch_size=3)
-    assert model.generation_tracing_counts() == {"samples_from_latents": 1}
+    counts = testing.assert_traced_once(model, lambda: model.generate(7, seed=3, batch_size=3))
+    assert counts == {"samples_from_latents": 1}
     latents = model.sample_latents(
         5, tf.random.experimental.stateless_fold_in(tf.constant([2, 0], "int64"), 0)
     )
@@ -218,14 +218,18 @@ def test_vq_ema_update_follows_the_moving_average(mnist_small):
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match="likelihood='poisson'"):
-        models.VAE(data_shape=(4,), likelihood="poisson")
-    with pytest.raises(ValueError, match="beta=-1"):
-        models.VAE(data_shape=(4,), beta=-1)
-    with pytest.raises(ValueError, match="num_classes"):
-        models.ConditionalVAE(data_shape=(4,))
-    with pytest.raises(ValueError, match="ema_decay=1.5"):
-        models.VQVAE(data_shape=(28, 28, 1), ema_decay=1.5)
+    testing.expect_value_error(
+        lambda: models.VAE(data_shape=(4,), likelihood="poisson"), "likelihood='poisson'"
+    )
+    testing.expect_value_error(lambda: models.VAE(data_shape=(4,), beta=-1), "beta=-1")
+    testing.expect_value_error(lambda: models.ConditionalVAE(data_shape=(4,)), "num_classes")
+    testing.expect_value_error(
+        lambda: models.VQVAE(data_shape=(28, 28, 1), ema_decay=1.5), "ema_decay=1.5"
+    )
+    testing.expect_value_error(
+        lambda: models.VQVAE(data_shape=(28, 28, 1)).generate(2, temperature=0),
+        "temperature=0",
+    )
     with pytest.raises(ValueError, match="VQVAE needs `encoder` and `decoder`.*data_shape=None"):
         models.VQVAE()
     with pytest.raises(ValueError, match="Pass both `encoder` and `decoder`.*encoder=None"):

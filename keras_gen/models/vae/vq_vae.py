@@ -122,6 +122,15 @@ class VQVAE(base.LatentGenerativeModel):
         if prior is None:
             prior = networks.code_transformer(self.num_embeddings, self.sequence_length)
         self.prior = prior
+        self._make_codebook()
+        names = ["loss", "reconstruction", "commitment", "perplexity", "usage", "prior_loss"]
+        if self.ema_decay is None:
+            names.insert(2, "codebook")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
+        self.built = True
+
+    def _make_codebook(self):
+        """The codebook `(K, D)`, and with `ema_decay` the moving averages that replace its loss."""
         # Uniform in +-sqrt(3 / K): unit fan-in variance scaling, as sonnet's VQ-VAE.
         limit = math.sqrt(3.0 / self.num_embeddings)
         shape = (self.num_embeddings, self.embedding_dim)
@@ -147,11 +156,6 @@ class VQVAE(base.LatentGenerativeModel):
                 name="ema_embedding_sum",
                 initializer=keras.initializers.RandomUniform(-limit, limit, seed=self.seed),
             )
-        names = ["loss", "reconstruction", "commitment", "perplexity", "usage", "prior_loss"]
-        if self.ema_decay is None:
-            names.insert(2, "codebook")
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
-        self.built = True
 
     # ------------------------------------------------------------------ quantisation
 
