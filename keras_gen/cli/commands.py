@@ -100,51 +100,13 @@ def evaluate(args):
     """Prints the sample-quality metrics of a saved model against reference statistics, as JSON."""
     import json
 
-    import keras_gen  # noqa: F401  (registers the model classes)
     from keras_gen import metrics, saving
-    from keras_gen.metrics import extractors
 
     chosen = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    unknown = sorted(set(chosen) - {"fid", "is", "kid", "pr"})
-    if unknown:
-        raise ValueError(
-            f"Unknown metrics {unknown}; choose from fid, is, kid, pr. "
-            f"Received: --metrics {args.metrics}"
-        )
-    reference = metrics.FeatureStats.load(args.reference)
-    extractor = extractors.get(args.extractor)
-    metrics.check_comparable(reference.full_protocol(), extractor.protocol)
     model = saving.load_model(args.model_file)
-    features, logits = extractors.model_outputs(model, extractor, args.num, seed=args.seed)
-    results = {}
-    if "fid" in chosen:
-        generated = metrics.FeatureStats(
-            features.shape[1], {**extractor.protocol, "image_shape": list(model.data_shape)}
-        )
-        generated.update(features)
-        results["fid"] = reference.frechet_distance(generated)
-    if "is" in chosen:
-        results["inception_score"], results["inception_score_std"] = metrics.inception_score(logits)
-    if "kid" in chosen or "pr" in chosen:
-        if reference.features is None:
-            raise ValueError(
-                "KID and precision/recall need reference features; the "
-                f"statistics in {args.reference} have none."
-            )
-        real = reference.features
-        if "kid" in chosen:
-            results["kid"], results["kid_std"] = metrics.kernel_inception_distance(
-                real, features, seed=args.seed
-            )
-        if "pr" in chosen:
-            results["precision"], results["recall"] = metrics.precision_recall(real, features)
-            results["density"], results["coverage"] = metrics.density_coverage(real, features)
-    protocol = {
-        **extractor.protocol,
-        "num_generated": args.num,
-        "sampling_seed": args.seed,
-        "reference": reference.full_protocol(),
-    }
+    results, protocol = metrics.evaluate_model(
+        model, args.reference, args.extractor, metrics=chosen, num_samples=args.num, seed=args.seed
+    )
     print(json.dumps({"metrics": results, "protocol": protocol}, indent=1, sort_keys=True))
     return 0
 
