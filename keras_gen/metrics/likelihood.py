@@ -10,6 +10,7 @@ sampled KL). VAE papers report it with K = 5,000 on binarized MNIST.
 """
 
 import math
+import weakref
 
 import numpy as np
 import tensorflow as tf
@@ -134,12 +135,12 @@ def evidence_lower_bound(model, data, labels=None, batch_size=256, seed=0):
     return float(np.mean(np.concatenate(values)))
 
 
+# Compiled functions per model and k: a cache beside the model, not model state.
+_LOG_WEIGHTS_FUNCTIONS = weakref.WeakKeyDictionary()
+
+
 def _log_weights_function(model, k):
-    cache = getattr(model, "_log_weights_functions", None)
-    if cache is None:
-        # Bypasses Keras attribute tracking: a cache, not model state.
-        cache = {}
-        object.__setattr__(model, "_log_weights_functions", cache)
+    cache = _LOG_WEIGHTS_FUNCTIONS.setdefault(model, {})
     if k not in cache:
         cache[k] = tf.function(
             lambda x, y, seed: model.importance_log_weights(x, y, k, seed), reduce_retracing=True

@@ -1,10 +1,7 @@
-import functools
-
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from keras_gen import metrics, models
+from keras_gen import metrics, models, testing
 from keras_gen.metrics import extractors
 
 
@@ -57,10 +54,8 @@ def test_inception_score_needs_no_reference(extractor):
     assert "reference" not in protocol
 
 
-@functools.cache
 def _two_replicas():
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
-    return tf.distribute.MirroredStrategy(devices)
+    return testing.two_replica_strategy()  # the one strategy of the test process
 
 
 def test_a_model_on_two_replicas_gives_the_metrics_of_one_device(mnist_small, extractor):

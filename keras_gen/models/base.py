@@ -508,12 +508,7 @@ class LatentGenerativeModel(GenerativeModel):
         Raises:
             ValueError: naming an option the model does not take.
         """
-        if options:
-            raise ValueError(
-                f"{type(self).__name__}.generate takes no option "
-                f"{', '.join(f'`{name}`' for name in sorted(options))}. "
-                f"Received: {', '.join(f'{k}={v!r}' for k, v in sorted(options.items()))}"
-            )
+        refuse_options(self, options)
         return {}
 
     def generate_batch(self, num_samples, seed, labels, options):
@@ -615,3 +610,13 @@ def builds_default_networks(model, data_shape, **networks):
             f"default networks. Received: {first}=None, {second}=None, data_shape=None"
         )
     return True
+
+
+def refuse_options(model, options):
+    """ValueError naming the options of `generate` that `model` does not take, if any."""
+    if options:
+        raise ValueError(
+            f"{type(model).__name__}.generate takes no option "
+            f"{', '.join(f'`{name}`' for name in sorted(options))}. "
+            f"Received: {', '.join(f'{k}={v!r}' for k, v in sorted(options.items()))}"
+        )

@@ -12,9 +12,11 @@ import keras
 import tensorflow as tf
 
 
-def set_heads(block, hidden_dim, num_heads, dropout, even=False):
-    """Checks that `hidden_dim` splits into `num_heads` heads (of even width with `even`) and
-    sets `hidden_dim`, `num_heads`, `dropout` and `head_dim` on `block`."""
+def head_width(hidden_dim, num_heads, even=False):
+    """The width of one head, `hidden_dim // num_heads`, after checking that the heads divide it.
+
+    With `even`, `hidden_dim` must be even as well (sinusoidal encodings pair sines and cosines).
+    """
     if (
         not isinstance(hidden_dim, int)
         or not isinstance(num_heads, int)
@@ -27,8 +29,7 @@ def set_heads(block, hidden_dim, num_heads, dropout, even=False):
             f"`num_heads`. Received: hidden_dim={hidden_dim!r}, "
             f"num_heads={num_heads!r}"
         )
-    block.hidden_dim, block.num_heads, block.dropout = hidden_dim, num_heads, float(dropout)
-    block.head_dim = hidden_dim // num_heads
+    return hidden_dim // num_heads
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -43,7 +44,8 @@ class TransformerBlock(keras.layers.Layer):
 
     def __init__(self, hidden_dim, num_heads, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        set_heads(self, hidden_dim, num_heads, dropout)
+        self.head_dim = head_width(hidden_dim, num_heads)
+        self.hidden_dim, self.num_heads, self.dropout = hidden_dim, num_heads, float(dropout)
         self.norm_0 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_0")
         self.qkv = keras.layers.Dense(3 * hidden_dim, name="qkv")
         self.attention_out = keras.layers.Dense(hidden_dim, name="attention_out")

@@ -31,7 +31,8 @@ class TransformerXLBlock(keras.layers.Layer):
 
     def __init__(self, hidden_dim, num_heads, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        transformer.set_heads(self, hidden_dim, num_heads, dropout, even=True)
+        self.head_dim = transformer.head_width(hidden_dim, num_heads, even=True)
+        self.hidden_dim, self.num_heads, self.dropout = hidden_dim, num_heads, float(dropout)
         self.norm_0 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_0")
         self.query = keras.layers.Dense(hidden_dim, name="query")
         self.key_value = keras.layers.Dense(2 * hidden_dim, name="key_value")

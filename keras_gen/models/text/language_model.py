@@ -253,12 +253,7 @@ class LanguageModel(base.GenerativeModel):
         Raises:
             ValueError: naming an option the model does not take.
         """
-        if options:
-            raise ValueError(
-                f"{type(self).__name__}.generate takes no option "
-                f"{', '.join(f'`{name}`' for name in sorted(options))}. "
-                f"Received: {', '.join(f'{k}={v!r}' for k, v in sorted(options.items()))}"
-            )
+        base.refuse_options(self, options)
         return {}
 
     def generate_tokens(self, tokens, total, sampling, options):
