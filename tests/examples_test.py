@@ -48,9 +48,24 @@ def _arguments(script, out):
     return ["--steps", "3", "--out", str(out), *SMALL.get(os.path.basename(script), [])]
 
 
+# Scripts that only change the model class and optimizer of a recipe another default-run script
+# runs (mnist_recipe.py: dcgan and conditional_gan; vae_recipe.py: vae and conditional_vae); the
+# classes themselves are trained in keras_gen/models/*_test.py. `pytest -m slow` runs them.
+SAME_RECIPE = {
+    "train_sngan_mnist.py",
+    "train_lsgan_mnist.py",
+    "train_acgan_mnist.py",
+    "train_beta_vae_mnist.py",
+}
+SCRIPTS = [
+    pytest.param(p, marks=pytest.mark.slow) if os.path.basename(p) in SAME_RECIPE else p
+    for p in EXAMPLES
+]
+
+
 # In this process: a TensorFlow start per script (8 s on 2 cores) would add up to two minutes.
 # The script runs as `python script.py` runs it: as __main__, its folder first on sys.path.
-@pytest.mark.parametrize("script", EXAMPLES, ids=os.path.basename)
+@pytest.mark.parametrize("script", SCRIPTS, ids=os.path.basename)
 def test_example_runs_a_few_steps(script, tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", [script, *_arguments(script, tmp_path)])
     monkeypatch.syspath_prepend(os.path.dirname(script))
