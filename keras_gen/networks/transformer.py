@@ -1,9 +1,10 @@
 """A pre-norm causal Transformer block whose attention can run on a key/value cache.
 
 `TransformerBlock.call` attends over a whole sequence with a causal mask;
-`TransformerBlock.step` takes one new position and the cached keys and
-values of the earlier ones, and gives the same output for it with the same
-arithmetic, so cached and uncached generation pick the same tokens.
+`TransformerBlock.step` takes one new position (a `(batch, hidden)` vector)
+and the cached keys and values of the earlier ones, and gives the same output
+for it with the same arithmetic, so cached and uncached generation pick the
+same tokens.
 """
 
 import math
@@ -91,22 +92,34 @@ class TransformerBlock(keras.layers.Layer):
         return self._finish(x, self._attend(q, k, v, mask[None, None]), training)
 
     def step(self, x, keys, values, position):
-        """One position with a cache.
+        """One position with a cache, on `(batch, hidden_dim)` vectors (no sequence axis).
+
+        The arithmetic of `call` at that position: the same matmuls on the
+        same numbers, so cached and uncached generation pick the same tokens.
+        Written for a decoding loop, where the time goes to the number of ops
+        per token rather than to their size: two-dimensional dense layers (no
+        `tensordot` reshapes), heads as a reshape (a length-1 sequence needs
+        no transpose) and the cache written with one select per tensor.
 
         Args:
-            x: `(batch, 1, hidden_dim)` input at `position`.
+            x: `(batch, hidden_dim)` input at `position`.
             keys, values: `(batch, heads, max_length, head_dim)` caches.
             position: int32 scalar, the index of `x` in the sequence.
 
         Returns:
-            `(output, keys, values)` with this position's key and value written.
+            `(output (batch, hidden_dim), keys, values)` with this position's key and value written.
         """
-        q, k, v = self.keys_values_queries(x)
-        slot = tf.one_hot(position, tf.shape(keys)[2], dtype=keys.dtype)[None, None, :, None]
-        keys = keys * (1 - slot) + k * slot
-        values = values * (1 - slot) + v * slot
-        mask = (tf.range(tf.shape(keys)[2]) <= position)[None, None, None, :]
-        return self._finish(x, self._attend(q, keys, values, mask), False), keys, values
+        heads = (-1, self.num_heads, 1, self.head_dim)
+        q, k, v = tf.split(self.qkv(self.norm_0(x)), 3, axis=-1)
+        q, k, v = tf.reshape(q, heads), tf.reshape(k, heads), tf.reshape(v, heads)
+        places = tf.range(tf.shape(keys)[2])
+        slot = tf.reshape(places == position, (1, 1, -1, 1))
+        keys, values = tf.where(slot, k, keys), tf.where(slot, v, values)
+        scores = tf.matmul(q, keys, transpose_b=True) / math.sqrt(self.head_dim)
+        visible = tf.reshape(places <= position, (1, 1, 1, -1))
+        weights = tf.nn.softmax(tf.where(visible, scores, tf.cast(-1e9, scores.dtype)), axis=-1)
+        attended = tf.reshape(tf.matmul(weights, values), (-1, self.hidden_dim))
+        return self._finish(x, attended, False), keys, values
 
     def get_config(self):
         return {

@@ -1,3 +1,6 @@
+import json
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -7,6 +10,7 @@ import keras_gen
 from keras_gen import testing
 from keras_gen.models.text import GPT
 from keras_gen.models.text.language_model import sample_token
+from keras_gen.models.text.testdata import make_gpt_before_xla_decoding as before
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +122,12 @@ def test_bad_arguments_are_named(trained):
     )
     with pytest.raises(ValueError, match="y=None"):
         model.fit(np.zeros((4, 32), "int32"))
+
+
+def test_a_model_saved_before_the_xla_decoding_generates_the_same_tokens():
+    """testdata/make_gpt_before_xla_decoding.py wrote the model and its tokens with the old code."""
+    with open(os.path.join(before.HERE, "gpt_before_xla_decoding.json")) as f:
+        expected = json.load(f)
+    model = keras.models.load_model(os.path.join(before.HERE, "gpt_before_xla_decoding.keras"))
+    for name, (prompt, kwargs) in before.CALLS.items():
+        assert model.generate(prompt, **kwargs) == expected[name], name

@@ -82,7 +82,7 @@ class LanguageModel(base.GenerativeModel):
         self.head.build((None, None, self.hidden_dim))
 
     def output_logits(self, x):
-        """Next-token logits, float32, of the last block's output `x` `(batch, length, hidden)`."""
+        """Next-token logits, float32, of the last block's output `x` `(..., hidden)`."""
         return tf.cast(self.head(self.final_norm(x)), "float32")
 
     # ------------------------------------------------------------------ training
