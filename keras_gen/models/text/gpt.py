@@ -169,8 +169,8 @@ class GPT(language_model.LanguageModel):
         heads = (1, self.num_heads, self.sequence_length, self.hidden_dim // self.num_heads)
 
         @tf.function(jit_compile=True, reduce_retracing=True)
-        def cached_logits(tokens, position, caches):
-            x = self._embed(tokens[:, position], position[None])  # (1, hidden): one position
+        def cached_logits(token, position, caches):
+            x = self._embed(token, position[None])  # (1, hidden): one position
             updated = []
             for i, block in enumerate(self.blocks):
                 x, keys, values = block.step(x, caches[2 * i], caches[2 * i + 1], position)
@@ -179,7 +179,7 @@ class GPT(language_model.LanguageModel):
 
         def next_logits(tokens, position, caches):
             if use_cache:
-                return cached_logits(tokens, position, caches)
+                return cached_logits(tokens[:, position], position, caches)
             return self(tokens, training=False)[0, position], caches
 
         @tf.function(
