@@ -163,8 +163,8 @@ class GPT(language_model.LanguageModel):
         The loop and the sampling stay in TensorFlow's executor, so tokens are
         drawn by the same kernels as without the cache; the network of one
         position (embedding, blocks, head: some 180 small ops) is one XLA
-        cluster, about 7x faster per token than the same ops one by one on a
-        CPU (docs/benchmarks.md).
+        cluster: on a CPU 3-4x faster per token than running those ops one by
+        one (docs/benchmarks.md).
         """
         heads = (1, self.num_heads, self.sequence_length, self.hidden_dim // self.num_heads)
 
