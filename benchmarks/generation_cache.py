@@ -23,6 +23,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_gen.models.text import GPT  # noqa: E402
+from keras_gen.networks import transformer  # noqa: E402
 
 
 def legacy_step(block, x, keys, values, position):
@@ -36,7 +37,7 @@ def legacy_step(block, x, keys, values, position):
     weights = tf.nn.softmax(tf.where(mask, scores, tf.cast(-1e9, scores.dtype)), axis=-1)
     out = tf.transpose(tf.matmul(weights, values), (0, 2, 1, 3))
     attended = tf.reshape(out, (tf.shape(out)[0], tf.shape(out)[1], block.hidden_dim))
-    return block._finish(x, attended, False), keys, values
+    return transformer.finish_block(block, x, attended, False), keys, values
 
 
 def legacy_decoder(model):

@@ -33,6 +33,25 @@ def head_width(hidden_dim, num_heads, even=False):
     return hidden_dim // num_heads
 
 
+def add_output_sublayers(block, hidden_dim, dropout):
+    """Creates what every pre-norm block has after its attention, on `block`, in this order.
+
+    `attention_out` (the attention's output projection), `norm_1`, the GELU
+    MLP `mlp_in` / `mlp_out` of width `4 * hidden_dim`, and `drop`.
+    """
+    block.attention_out = keras.layers.Dense(hidden_dim, name="attention_out")
+    block.norm_1 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_1")
+    block.mlp_in = keras.layers.Dense(4 * hidden_dim, activation="gelu", name="mlp_in")
+    block.mlp_out = keras.layers.Dense(hidden_dim, name="mlp_out")
+    block.drop = keras.layers.Dropout(dropout)
+
+
+def finish_block(block, x, attended, training):
+    """`x + drop(attention_out(attended))`, then `x + drop(mlp(norm_1(x)))`: a block's residual end."""
+    x = x + block.drop(block.attention_out(attended), training=training)
+    return x + block.drop(block.mlp_out(block.mlp_in(block.norm_1(x))), training=training)
+
+
 @keras.saving.register_keras_serializable(package="keras_gen")
 class TransformerBlock(keras.layers.Layer):
     """`x + attention(norm(x))`, then `x + mlp(norm(x))` (GPT-2, Radford et al. 2019).
@@ -49,11 +68,7 @@ class TransformerBlock(keras.layers.Layer):
         self.hidden_dim, self.num_heads, self.dropout = hidden_dim, num_heads, float(dropout)
         self.norm_0 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_0")
         self.qkv = keras.layers.Dense(3 * hidden_dim, name="qkv")
-        self.attention_out = keras.layers.Dense(hidden_dim, name="attention_out")
-        self.norm_1 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_1")
-        self.mlp_in = keras.layers.Dense(4 * hidden_dim, activation="gelu", name="mlp_in")
-        self.mlp_out = keras.layers.Dense(hidden_dim, name="mlp_out")
-        self.drop = keras.layers.Dropout(self.dropout)
+        add_output_sublayers(self, hidden_dim, self.dropout)
 
     def build(self, input_shape):
         self.norm_0.build(input_shape)
@@ -81,15 +96,11 @@ class TransformerBlock(keras.layers.Layer):
         out = tf.transpose(tf.matmul(weights, v), (0, 2, 1, 3))
         return tf.reshape(out, (tf.shape(out)[0], tf.shape(out)[1], self.hidden_dim))
 
-    def _finish(self, x, attended, training):
-        x = x + self.drop(self.attention_out(attended), training=training)
-        return x + self.drop(self.mlp_out(self.mlp_in(self.norm_1(x))), training=training)
-
     def call(self, x, training=False):
         q, k, v = self.keys_values_queries(x)
         length = tf.shape(x)[1]
         mask = tf.linalg.band_part(tf.ones((length, length), tf.bool), -1, 0)
-        return self._finish(x, self._attend(q, k, v, mask[None, None]), training)
+        return finish_block(self, x, self._attend(q, k, v, mask[None, None]), training)
 
     def step(self, x, keys, values, position):
         """One position with a cache, on `(batch, hidden_dim)` vectors (no sequence axis).
@@ -119,7 +130,7 @@ class TransformerBlock(keras.layers.Layer):
         visible = tf.reshape(places <= position, (1, 1, 1, -1))
         weights = tf.nn.softmax(tf.where(visible, scores, tf.cast(-1e9, scores.dtype)), axis=-1)
         attended = tf.reshape(tf.matmul(weights, values), (-1, self.hidden_dim))
-        return self._finish(x, attended, False), keys, values
+        return finish_block(self, x, attended, False), keys, values
 
     def get_config(self):
         return {

@@ -37,11 +37,7 @@ class TransformerXLBlock(keras.layers.Layer):
         self.query = keras.layers.Dense(hidden_dim, name="query")
         self.key_value = keras.layers.Dense(2 * hidden_dim, name="key_value")
         self.position = keras.layers.Dense(hidden_dim, use_bias=False, name="position")
-        self.attention_out = keras.layers.Dense(hidden_dim, name="attention_out")
-        self.norm_1 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm_1")
-        self.mlp_in = keras.layers.Dense(4 * hidden_dim, activation="gelu", name="mlp_in")
-        self.mlp_out = keras.layers.Dense(hidden_dim, name="mlp_out")
-        self.drop = keras.layers.Dropout(self.dropout)
+        transformer.add_output_sublayers(self, hidden_dim, self.dropout)
 
     def build(self, input_shape):
         shape = (None, None, self.hidden_dim)
@@ -101,8 +97,7 @@ class TransformerXLBlock(keras.layers.Layer):
         attended = tf.reshape(
             tf.transpose(attended, (0, 2, 1, 3)), (tf.shape(x)[0], segment, self.hidden_dim)
         )
-        x = x + self.drop(self.attention_out(attended), training=training)
-        return x + self.drop(self.mlp_out(self.mlp_in(self.norm_1(x))), training=training)
+        return transformer.finish_block(self, x, attended, training)
 
     def get_config(self):
         return {
