@@ -107,10 +107,11 @@ class TransformerBlock(keras.layers.Layer):
 
         The arithmetic of `call` at that position: the same matmuls on the
         same numbers, so cached and uncached generation pick the same tokens.
-        Written for a decoding loop, where the time goes to the number of ops
-        per token rather than to their size: two-dimensional dense layers (no
-        `tensordot` reshapes), heads as a reshape (a length-1 sequence needs
-        no transpose) and the cache written with one select per tensor.
+        Written for GPT's XLA-compiled decoding step: two-dimensional dense
+        layers (no `tensordot` reshapes), heads as a reshape (a length-1
+        sequence needs no transpose) and the cache written with one select per
+        tensor. Under XLA this runs 7x faster per position than without; the
+        formulation before it ran 3x slower under XLA (docs/benchmarks.md).
 
         Args:
             x: `(batch, hidden_dim)` input at `position`.
