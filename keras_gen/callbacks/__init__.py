@@ -10,4 +10,5 @@ from keras_gen.callbacks.metrics import (
     PrecisionRecallCallback,
     SampleMetricCallback,
 )
+from keras_gen.callbacks.run_record import RunRecord
 from keras_gen.callbacks.text_sample import TextSampleCallback

@@ -2,7 +2,7 @@
 
 import os
 
-from keras_gen.cli import recipes
+from keras_gen.cli import recipes, records
 from keras_gen.cli.arguments import UsageError, check_dataset_name
 
 
@@ -11,6 +11,7 @@ def sample(args):
     import keras_gen  # noqa: F401  (registers the model classes)
     from keras_gen import saving
 
+    args.model_file = records.resolve_model_file(args.model_file, "keras-gen sample")
     model = saving.load_model(args.model_file)
     try:
         name, recipe = recipes.recipe_of(model)
@@ -88,26 +89,88 @@ def write_stats(args):
         num_samples=args.num,
         protocol={"dataset": args.dataset, "split": args.split},
     )
+    held_out = _held_out_split(args)
+    if held_out is not None:
+        stats.held_out = _held_out_metrics(args, stats, extractor, held_out)
     stats.save(args.out)
     print(
         f"Wrote statistics of {stats.count} {args.dataset} {args.split} images "
         f"({extractor.name} features) to {args.out}"
     )
+    if stats.held_out is not None:
+        print(f"Held-out reference point: {_reference_line(stats.held_out)}")
     return 0
 
 
+def _held_out_split(args):
+    """The held-out split scored against training statistics: `"test"` when there is one."""
+    if args.split != "train":
+        return None
+    from keras_gen import data
+
+    try:
+        dataset, _ = data.load(
+            args.dataset, split="test", batch_size=500, shuffle=False, data_dir=args.data_dir
+        )
+    except (ValueError, FileNotFoundError):  # no test split
+        return None
+    return dataset
+
+
+def _held_out_metrics(args, stats, extractor, held_out):
+    from keras_gen import metrics
+
+    results, protocol = metrics.data_metrics(stats, held_out, extractor, num_samples=args.num)
+    protocol = {**protocol, "split": "test"}
+    return {"metrics": results, "protocol": protocol}
+
+
+def _reference_line(held_out):
+    """`held-out data (500 test images): FID 1.23, KID 0.0012, ...`."""
+    names = {"fid": "FID", "kid": "KID", "inception_score": "IS", "precision": "precision"}
+    names.update(recall="recall", density="density", coverage="coverage")
+    values = held_out["metrics"]
+    shown = ", ".join(f"{label} {values[key]:.4g}" for key, label in names.items() if key in values)
+    count = held_out["protocol"]["num_generated"]
+    return f"held-out data ({count} {held_out['protocol']['split']} images): {shown}"
+
+
 def evaluate(args):
-    """Prints the sample-quality metrics of a saved model against reference statistics, as JSON."""
+    """Prints a saved model's sample-quality metrics, and the held-out data's beside them.
+
+    `--json` prints `{"metrics", "protocol", "held_out"}` instead.
+    """
     import json
 
     from keras_gen import metrics, saving
 
     chosen = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    args.model_file = records.resolve_model_file(args.model_file, "keras-gen evaluate")
     model = saving.load_model(args.model_file)
     results, protocol = metrics.evaluate_model(
         model, args.reference, args.extractor, metrics=chosen, num_samples=args.num, seed=args.seed
     )
-    print(json.dumps({"metrics": results, "protocol": protocol}, indent=1, sort_keys=True))
+    held_out = metrics.FeatureStats.load(args.reference).held_out
+    if args.json:
+        report = {"metrics": results, "protocol": protocol, "held_out": held_out}
+        print(json.dumps(report, indent=1, sort_keys=True))
+        return 0
+    print(f"{args.model_file} ({args.num} samples, seed {args.seed}):")
+    for key, value in results.items():
+        reference = (held_out or {}).get("metrics", {}).get(key)
+        beside = "" if reference is None else f"   held-out data: {reference:.4g}"
+        print(f"  {key:<20} {value:.4g}{beside}")
+    if held_out is None:
+        print(
+            "  (no held-out reference point: write the statistics with keras-gen stats --split train)"
+        )
+    else:
+        print(f"Reference point: {_reference_line(held_out)}.")
+        if held_out["protocol"]["num_generated"] != args.num:
+            print(
+                "  FID and KID fall as the sample count grows: compare at equal counts "
+                f"(--num {held_out['protocol']['num_generated']})."
+            )
     return 0
 
 

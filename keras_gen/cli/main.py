@@ -24,6 +24,10 @@ STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 EXTRACTORS = ("mnist", "inception", "keras_inception_v3")
 METRICS = ("fid", "is", "kid", "pr")
+MODEL_HELP = (
+    "a .keras file (from keras-gen train or model.save), a run directory (its model.keras), "
+    "or a model name: its newest runs/<name>-* run"
+)
 
 
 def signature_default(function, name):
@@ -70,8 +74,9 @@ def _add_train(commands):
     train = commands.add_parser(
         "train",
         help="train a model with model.fit()",
-        description="Train a model; writes TensorBoard logs, PNG grids, a backup per epoch "
-        "and model.keras into --logdir. Ctrl-C saves and exits.",
+        description="Train a model; writes run.json (what produced the run), TensorBoard "
+        "logs, PNG grids, a backup per epoch and model.keras into --logdir, and points "
+        "runs/<model>-latest at it. Ctrl-C saves and exits.",
     )
     train.add_argument("model", choices=sorted(models.MODELS), help="model to train")
     text_models = recipes.names_with(lambda r: r.text is not None)
@@ -83,7 +88,11 @@ def _add_train(commands):
     train.add_argument(
         "--epochs", type=positive_int, help=f"epochs (default: {recipes.by_value('epochs')})"
     )
-    train.add_argument("--batch-size", type=positive_int, default=64, help="(default: %(default)s)")
+    train.add_argument(
+        "--batch-size",
+        type=positive_int,
+        help="(default: 64; with --resume the run's own, from its run.json)",
+    )
     train.add_argument(
         "--latent-dim",
         type=positive_int,
@@ -114,7 +123,10 @@ def _add_train(commands):
         "newest runs/<model>-* directory)",
     )
     train.add_argument(
-        "--verbose", type=int, choices=(0, 1, 2), default=1, help="(default: %(default)s)"
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        help="0: silent, 1: progress bar, 2: one line per epoch (default: 1 in a terminal, else 2)",
     )
     _add_data_flags(train)
     _add_picture_flags(train)
@@ -166,11 +178,7 @@ def _add_sample(commands):
         description="Write a PNG grid of samples of a .keras model, or print a language "
         "model's continuation of --prompt.",
     )
-    sample.add_argument(
-        "model_file",
-        type=existing_file,
-        help="a .keras file written by keras-gen train or model.save",
-    )
+    sample.add_argument("model_file", metavar="MODEL", help=MODEL_HELP)
     sample.add_argument("--num", type=positive_int, default=64, help="(default: %(default)s)")
     sample.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     sample.add_argument("--out", default="samples.png", help="(default: %(default)s)")
@@ -230,7 +238,7 @@ def _add_evaluate(commands):
         description="Compute FID, IS, KID and precision/recall of a .keras model's samples "
         "against reference statistics written by keras-gen stats.",
     )
-    evaluate.add_argument("model_file", type=existing_file)
+    evaluate.add_argument("model_file", metavar="MODEL", help=MODEL_HELP)
     evaluate.add_argument(
         "--reference", type=existing_file, required=True, help="an .npz from keras-gen stats"
     )
@@ -246,6 +254,11 @@ def _add_evaluate(commands):
     evaluate.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     evaluate.add_argument(
         "--extractor", choices=EXTRACTORS, default="mnist", help="(default: %(default)s)"
+    )
+    evaluate.add_argument(
+        "--json",
+        action="store_true",
+        help="print the metrics, their protocol and the held-out reference point as JSON",
     )
 
 
@@ -289,7 +302,9 @@ def main(argv=None):
     """Runs `keras-gen ARGV`; returns the exit status (2: a usage error, printed as one line)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
+        argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
         args = build_parser().parse_args(argv)
+        args.argv = ["keras-gen", *argv]  # the command line, for the run record
         return _handlers()[args.command](args)
     except arguments.UsageError as error:
         print(error, file=sys.stderr)

@@ -7,12 +7,16 @@ family needs; none looks at the model to decide.
 import dataclasses
 import os
 import signal
+import sys
 import time
 
-from keras_gen.cli import recipes
+from keras_gen.cli import recipes, records
 from keras_gen.cli.arguments import UsageError, check_dataset_name
 
 PROG = "keras-gen train"
+DEFAULT_BATCH_SIZE = 64
+#: The flags `--resume` takes from the run's `run.json` when not given.
+RESUMED_FLAGS = ("dataset", "batch_size", "image_size", "steps_per_epoch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +37,7 @@ class TrainingData:
         dataset: the training `tf.data.Dataset`.
         info: its `DatasetInfo` (samples) or `TextInfo` (text).
         description: a few words for the start-up line.
+        fingerprint: `records.fingerprint` of the unshuffled training split.
         validation: the test split of a language model, or None.
         preview: `(images, labels)` for the reconstruction grid, or None.
     """
@@ -41,6 +46,7 @@ class TrainingData:
     dataset: object
     info: object
     description: str
+    fingerprint: str
     validation: object = None
     preview: object = None
 
@@ -48,18 +54,31 @@ class TrainingData:
 def train(args):
     """Trains the model `args.model` as its recipe says; returns the exit status (130 on Ctrl-C)."""
     recipe = recipes.RECIPES[args.model]
+    logdir = resolve_logdir(args)
+    previous = read_previous_record(args, logdir)
     check_flags(args, recipe)
-    run = resolve_run(args)
+    run = resolve_run(args, logdir)
     data = load_data(args, recipe)
+    check_same_data(previous, data, run)
     model, initial_epoch = build_or_restore(args, recipe, run, data)
     os.makedirs(run.logdir, exist_ok=True)
+    records.link_latest(run.logdir, args.model)
     epochs = args.epochs or recipes.default_epochs(args.model)
     print(
         f"Training {args.model} on {data.name} ({data.description}) for {epochs} epochs; "
         f"logs in {run.logdir}"
     )
-    callback_list = make_callbacks(args, recipe, run, data)
-    return fit_and_save(model, data, run, callback_list, epochs, initial_epoch, args.verbose)
+    record = run_record(args, run, data, model, epochs)
+    session = {"command": records.command_line(args), "initial_epoch": initial_epoch}
+    callback_list = make_callbacks(args, recipe, run, data, (record, session))
+    return fit_and_save(model, data, run, callback_list, epochs, initial_epoch, verbosity(args))
+
+
+def verbosity(args):
+    """`--verbose`, else a progress bar in a terminal and one line per epoch elsewhere."""
+    if args.verbose is not None:
+        return args.verbose
+    return 1 if sys.stdout.isatty() else 2
 
 
 def check_flags(args, recipe):
@@ -78,8 +97,69 @@ def dataset_name(args, recipe):
     return args.dataset or recipe.default_dataset
 
 
-def resolve_run(args):
-    """The run directory (`--logdir`, the newest run for `--resume`, or a new one) and the strategy.
+def resolve_logdir(args):
+    """The run directory: `--logdir`, the newest run for `--resume`, or a new one."""
+    if args.logdir is not None:
+        return args.logdir
+    if args.resume:
+        logdir = records.newest_run(args.model)
+        if logdir is None:
+            raise UsageError(
+                f"{PROG}: --resume found no runs/{args.model}-* directory; pass --logdir."
+            )
+        return logdir
+    return os.path.join(records.RUNS, f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def read_previous_record(args, logdir):
+    """With `--resume`: the run's `run.json` (or None), whose dataset and batch size fill the flags.
+
+    Refuses another model, and a data flag that contradicts the record (the
+    resumed epochs would read other data than the first ones).
+    """
+    from keras_gen import callbacks
+
+    previous = None
+    if args.resume and os.path.exists(os.path.join(logdir, callbacks.run_record.RECORD_FILE)):
+        try:
+            previous = callbacks.run_record.read_record(logdir)
+        except ValueError as error:
+            raise UsageError(f"{PROG}: {error}") from None
+        recorded = previous.get("model", {}).get("name", args.model)
+        if recorded != args.model:
+            raise UsageError(
+                f"{PROG}: {logdir} holds a {recorded} run; --resume continues it only as "
+                f"`keras-gen train {recorded} --resume`. Received: model {args.model}"
+            )
+        for flag in RESUMED_FLAGS:
+            value = previous.get("dataset", {}).get(flag)
+            given = getattr(args, flag)
+            if given is not None and value is not None and given != value:
+                option = "--" + flag.replace("_", "-")
+                raise UsageError(
+                    f"{PROG}: {logdir} was trained with {option} {value}; --resume continues "
+                    f"it only with the same data. Received: {option} {given}"
+                )
+            if given is None:
+                setattr(args, flag, value)
+    if args.batch_size is None:
+        args.batch_size = DEFAULT_BATCH_SIZE
+    return previous
+
+
+def check_same_data(previous, data, run):
+    """Refuses to resume on data whose fingerprint differs from the run's first session."""
+    recorded = (previous or {}).get("dataset", {}).get("fingerprint")
+    if recorded is not None and recorded != data.fingerprint:
+        raise UsageError(
+            f"{PROG}: the data of {data.name} changed since {run.logdir} started "
+            f"(fingerprint {recorded[:12]}..., now {data.fingerprint[:12]}...); resume on "
+            "the same data or start a new run."
+        )
+
+
+def resolve_run(args, logdir):
+    """The run of `logdir` with its strategy (a worker's own subdirectory under several workers).
 
     Also sets the precision policy and the global seed, before any model exists.
     """
@@ -87,29 +167,12 @@ def resolve_run(args):
 
     from keras_gen.utils import distribution
 
-    logdir = args.logdir
-    if args.resume and logdir is None:
-        logdir = newest_run(args.model)
-        if logdir is None:
-            raise UsageError(
-                f"{PROG}: --resume found no runs/{args.model}-* directory; pass --logdir."
-            )
-    logdir = logdir or os.path.join("runs", f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}")
     keras.mixed_precision.set_global_policy(args.precision)
     keras.utils.set_random_seed(args.seed)
     strategy = _strategy(args.strategy)
     if distribution.is_multi_worker(strategy) and not _is_chief(strategy):
         logdir = os.path.join(logdir, "workers", str(strategy.cluster_resolver.task_id))
     return Run(logdir, os.path.join(logdir, "backup"), strategy)
-
-
-def newest_run(model_name):
-    """The newest `runs/<model_name>-*` directory, or None."""
-    runs = "runs"
-    if not os.path.isdir(runs):
-        return None
-    candidates = [os.path.join(runs, d) for d in os.listdir(runs) if d.startswith(f"{model_name}-")]
-    return max(candidates, key=os.path.getmtime) if candidates else None
 
 
 def _strategy(name):
@@ -156,7 +219,8 @@ def _load_text(args, recipe):
     dataset, info = load(seed=args.seed, steps_per_epoch=args.steps_per_epoch)
     validation, _ = load(split="test", shuffle=False)
     description = f"{info.num_tokens} bytes, segments of {recipe.text_length}"
-    return TrainingData(name, dataset, info, description, validation=validation)
+    fingerprint = records.fingerprint(load(shuffle=False)[0])
+    return TrainingData(name, dataset, info, description, fingerprint, validation=validation)
 
 
 def _load_samples(args, recipe):
@@ -187,7 +251,9 @@ def _load_samples(args, recipe):
     if recipe.reconstructs and recipes.data_kind(info.shape) == recipes.IMAGES:
         preview = _preview(load, dataset, binarize, recipe.labelled)
     description = f"{info.num_examples} examples of shape {info.shape}"
-    return TrainingData(name, dataset, info, description, preview=preview)
+    unshuffled, _ = load(batch_size=500, shuffle=False, binarize=binarize)
+    fingerprint = records.fingerprint(unshuffled)
+    return TrainingData(name, dataset, info, description, fingerprint, preview=preview)
 
 
 def _check_samples(args, recipe, name, info):
@@ -244,22 +310,65 @@ def build_or_restore(args, recipe, run, data):
     return model, 0
 
 
-def make_callbacks(args, recipe, run, data):
-    """The metrics, TensorBoard, the recipe's pictures and the backup, in the order they must run.
+def run_record(args, run, data, model, epochs):
+    """`run.json`'s content: what produced the run, from the command to the versions."""
+    info = data.info
+    return {
+        "model": records.model_record(args.model, model),
+        "dataset": {
+            "name": data.name,
+            "description": data.description,
+            "fingerprint": data.fingerprint,
+            "fingerprint_of": f"SHA-256 of the first {records.FINGERPRINT_EXAMPLES} examples "
+            "of the unshuffled training split as float32 (with labels)",
+            "shape": list(getattr(info, "shape", ()) or ()) or None,
+            "num_classes": getattr(info, "num_classes", None),
+            "batch_size": args.batch_size,
+            "image_size": args.image_size,
+            "steps_per_epoch": args.steps_per_epoch,
+            "data_dir": args.data_dir,
+        },
+        "seed": args.seed,
+        "epochs": epochs,
+        "strategy": {
+            "name": args.strategy,
+            "class": type(run.strategy).__name__,
+            "replicas": run.strategy.num_replicas_in_sync,
+        },
+        "precision": args.precision,
+        "jit_compile_requested": False if args.no_jit else "auto",
+        "versions": records.versions(),
+    }
 
-    Metrics come first so that TensorBoard logs their values, the backup last
-    so that it follows everything else the epoch wrote.
+
+def make_callbacks(args, recipe, run, data, record_and_session):
+    """The metrics, TensorBoard, the recipe's pictures, the run record and the backup, in order.
+
+    Metrics come first so that TensorBoard and the run record log their
+    values, the backup last so that it follows everything else the epoch wrote.
+    `record_and_session`: `run.json`'s content (`run_record`) and this
+    session's command and first epoch.
     """
     import keras
 
     from keras_gen import callbacks
 
-    callback_list = [_fid(args, run, data)] if args.fid_every else []
-    callback_list.append(keras.callbacks.TensorBoard(run.logdir, write_graph=False))
+    metrics = [_fid(args, run, data)] if args.fid_every else []
+    callback_list = [*metrics, keras.callbacks.TensorBoard(run.logdir, write_graph=False)]
     for name in recipe.callbacks:
         picture = PICTURES[name](args, recipe, run, data)
         if picture is not None:
             callback_list.append(picture)
+    record, session = record_and_session
+    callback_list.append(
+        callbacks.RunRecord(
+            run.logdir,
+            record,
+            hparams=records.hparams(record),
+            metric_callbacks=metrics,
+            session=session,
+        )
+    )
     run_description = {"model": args.model, "dataset": data.name, "seed": args.seed}
     callback_list.append(callbacks.Backup(run.backup_dir, run=run_description))
     return callback_list
@@ -327,11 +436,12 @@ PICTURES = {
 
 def fit_and_save(model, data, run, callback_list, epochs, initial_epoch, verbose):
     """Fits, then saves `model.keras`; on Ctrl-C saves `interrupted.keras` and returns 130."""
-    from keras_gen import saving
+    from keras_gen import callbacks, saving
 
     # Ctrl-C saves and exits, also where the shell started us with SIGINT
     # ignored (a background job of a script), which Python would otherwise keep.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    record = next(c for c in callback_list if isinstance(c, callbacks.RunRecord))
     try:
         model.fit(
             data.dataset,
@@ -342,7 +452,11 @@ def fit_and_save(model, data, run, callback_list, epochs, initial_epoch, verbose
             validation_data=data.validation,
             callbacks=callback_list,
         )
+    except Exception:
+        record.finish(callbacks.run_record.FAILED)
+        raise
     except KeyboardInterrupt:
+        record.finish(callbacks.run_record.INTERRUPTED)
         interrupted = os.path.join(run.logdir, "interrupted.keras")
         saving.save_model(model, interrupted)
         print(

@@ -13,6 +13,11 @@ from keras_gen.metrics.likelihood import (
 )
 from keras_gen.metrics.manifold import density_coverage, precision_recall
 from keras_gen.metrics.mnist_classifier import MNISTClassifier
-from keras_gen.metrics.sample_metrics import SAMPLE_METRICS, SampleMetrics, evaluate_model
+from keras_gen.metrics.sample_metrics import (
+    SAMPLE_METRICS,
+    SampleMetrics,
+    data_metrics,
+    evaluate_model,
+)
 from keras_gen.metrics.scores import inception_score, kernel_inception_distance
 from keras_gen.metrics.text import BitsPerByte, text_metrics

@@ -70,6 +70,22 @@ def dataset_stats(images, extractor, num_samples=None, keep_features=10_000, pro
     return stats
 
 
+def dataset_outputs(images, extractor, num_samples=None):
+    """Features and logits of real images (an array or a dataset), up to `num_samples`."""
+    features, logits, count = [], [], 0
+    for batch in _batches(images):
+        if num_samples is not None:
+            batch = batch[: num_samples - count]
+        if len(batch):
+            result = extractor(batch)
+            features.append(result["features"])
+            logits.append(result["logits"])
+            count += len(batch)
+        if num_samples is not None and count >= num_samples:
+            break
+    return np.concatenate(features), np.concatenate(logits)
+
+
 def model_outputs(model, extractor, num_samples, seed=0, batch_size=500):
     """Features and logits of `num_samples` samples of `model.generate`."""
     features, logits = [], []

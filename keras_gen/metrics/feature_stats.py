@@ -21,6 +21,13 @@ class FeatureStats:
         dim: feature dimension.
         protocol: dict describing how the features were made (extractor,
             weights hash, resize, dataset, split); `num_samples` is filled in.
+        keep_features: how many of the first features to keep (for KID and
+            precision/recall).
+
+    Attributes:
+        held_out: None, or `{"metrics": ..., "protocol": ...}`: the metrics of
+            held-out real data against these statistics (`keras-gen stats`
+            stores them as the reference point a model's numbers compare to).
 
     Example:
     ```python
@@ -39,6 +46,7 @@ class FeatureStats:
         self.outer = np.zeros((self.dim, self.dim), np.float64)
         self.keep_features = int(keep_features)
         self._kept = []
+        self.held_out = None
 
     @property
     def features(self):
@@ -102,6 +110,8 @@ class FeatureStats:
     def save(self, path):
         """Writes an `.npz` with `mu`, `sigma` (as pytorch-fid's), the sums and the protocol."""
         extra = {} if self.features is None else {"features": self.features}
+        if self.held_out is not None:
+            extra["held_out"] = json.dumps(self.held_out, sort_keys=True)
         np.savez(
             path,
             count=self.count,
@@ -124,6 +134,8 @@ class FeatureStats:
             if "features" in data:
                 stats._kept = [data["features"]]
                 stats.keep_features = len(data["features"])
+            if "held_out" in data:
+                stats.held_out = json.loads(str(data["held_out"]))
         stats.protocol.pop("num_samples", None)
         return stats
 

@@ -225,3 +225,28 @@ def evaluate_model(
     ```
     """
     return SampleMetrics(reference, extractor, metrics, **kwargs)(model)
+
+
+def data_metrics(reference, images, extractor="mnist", metrics=tuple(SAMPLE_METRICS), **kwargs):
+    """`(results, protocol)` of real `images` scored as if they were a model's samples.
+
+    Held-out data against the training statistics is the reference point of
+    a model's numbers: what a model that generated the data itself would get
+    with as many samples (FID and KID fall as the sample count grows, so
+    compare at equal counts). KID's subsets are at most as large as the sets.
+
+    Args:
+        reference: as for `SampleMetrics` (statistics with kept features for
+            KID and precision/recall).
+        images: real images in [-1, 1], an array or a `tf.data.Dataset`.
+        extractor, metrics: as for `SampleMetrics`.
+        **kwargs: `num_samples` (default: all the images), `seed`,
+            `kid_subsets`, `kid_subset_size`.
+    """
+    num_samples = kwargs.pop("num_samples", None)
+    evaluate = SampleMetrics(reference, extractor, metrics, **kwargs)
+    features, logits = extractors.dataset_outputs(images, evaluate.extractor, num_samples)
+    image_shape = evaluate.reference_stats().protocol.get("image_shape")
+    results = evaluate.from_outputs(features, logits, image_shape, evaluate.reference_stats())
+    protocol = {**evaluate.protocol(), "num_generated": len(features), "generated": "real data"}
+    return results, protocol
