@@ -18,7 +18,8 @@ class GPT(language_model.LanguageModel):
     (`keras_gen.data.load_text`). The loss is the mean cross-entropy per token
     in nats, per example, summed and divided by the global batch, so N replicas
     take the same step as one device; `bits_per_byte` is the same in bits.
-    `generate` continues a prompt with a key/value cache, compiled once.
+    `generate` continues a prompt with a key/value cache, compiled once; past
+    `sequence_length` its window slides by half a window.
 
     Args:
         vocabulary_size: number of token ids (256 for bytes).
@@ -127,28 +128,32 @@ class GPT(language_model.LanguageModel):
     ):
         """Continues `prompt` by `max_length` tokens; returns prompt and continuation.
 
-        Arguments as for `LanguageModel.generate`; prompt plus continuation
-        must fit in `sequence_length`, and:
+        Arguments as for `LanguageModel.generate`. Text of any length: past
+        `sequence_length` the window slides by half its length
+        (`window_start`), so every token is drawn from the last
+        `sequence_length // 2 + 1` to `sequence_length` tokens; the tokens
+        inside the first window are those of a run that fits in it.
 
         Args:
             use_cache: keep each layer's keys and values instead of running the
-                whole prefix again at every step (same tokens, faster).
+                whole window again at every step (same tokens, faster).
         """
         return super().generate(
             prompt, max_length, temperature, top_k, top_p, seed, use_cache=use_cache
         )
 
     def generation_options(self, prompt_length, max_length, use_cache=True):
-        """`{"use_cache": bool}`; raises ValueError when the text would not fit the context."""
-        if prompt_length + max_length > self.sequence_length:
-            raise ValueError(
-                f"The prompt ({prompt_length} tokens) plus max_length must fit in "
-                f"sequence_length={self.sequence_length}. Received: max_length={max_length}"
-            )
+        """`{"use_cache": bool}`: GPT's own option of `generate`."""
         return {"use_cache": bool(use_cache)}
 
+    @property
+    def window_shift(self):
+        """How far the generation window slides once it is full: half of `sequence_length`."""
+        return max(1, self.sequence_length // 2)
+
     def generate_tokens(self, tokens, total, sampling, options):
-        buffer = np.zeros((1, self.sequence_length), "int32")
+        # At least one window long, so that the first window's tokens are computed as before.
+        buffer = np.zeros((1, max(total, self.sequence_length)), "int32")
         buffer[0, : len(tokens)] = tokens
         use_cache = options["use_cache"]
         function = self.compiled_function(
@@ -165,26 +170,38 @@ class GPT(language_model.LanguageModel):
         position (embedding, blocks, head: some 180 small ops) is one XLA
         cluster: on a CPU 3-4x faster per token than running those ops one by
         one (docs/benchmarks.md).
-        """
-        heads = (1, self.num_heads, self.sequence_length, self.hidden_dim // self.num_heads)
 
-        @tf.function(jit_compile=True, reduce_retracing=True)
-        def cached_logits(token, position, caches):
-            x = self._embed(token, position[None])  # (1, hidden): one position
-            updated = []
-            for i, block in enumerate(self.blocks):
-                x, keys, values = block.step(x, caches[2 * i], caches[2 * i + 1], position)
-                updated += [keys, values]
-            return self.output_logits(x)[0], updated
+        Past `sequence_length` the window slides by `window_shift` tokens at a
+        time. Learned absolute position embeddings make every cached key and
+        value depend on its position, so a slid window cannot reuse them: the
+        cache is filled again for the kept tokens in one XLA pass
+        (`_cache_filler`), then decoding goes on with it. Sliding by one token
+        would keep the context always full but cost a whole window's forward
+        pass per token, what `use_cache=False` costs (19x the cached time per
+        token at 256 positions, docs/benchmarks.md); sliding by half a window
+        costs one pass over half a window per half window of tokens, and
+        leaves every token at least half a window of context.
+        """
+        length, kept = self.sequence_length, self.sequence_length - self.window_shift
+        heads = (1, self.num_heads, length, self.hidden_dim // self.num_heads)
+        cached_logits, fill_cache = self._cached_step(), self._cache_filler(kept)
 
         def next_logits(tokens, position, caches):
-            if use_cache:
-                return cached_logits(tokens[:, position], position, caches)
-            return self(tokens, training=False)[0, position], caches
+            start = window_start(position, length, self.window_shift)
+            local = position - start  # the position inside the window
+            if not use_cache:
+                return self(tokens[:, start : start + length], training=False)[0, local], caches
+            if kept:
+                caches = tf.cond(
+                    (position >= length) & (local == kept),  # the window has just slid
+                    lambda: fill_cache(tf.reshape(tokens[:, start:position], (1, kept)), caches),
+                    lambda: caches,
+                )
+            return cached_logits(tokens[:, position], local, caches)
 
         @tf.function(
             input_signature=[
-                tf.TensorSpec([1, self.sequence_length], tf.int32),
+                tf.TensorSpec([1, None], tf.int32),
                 tf.TensorSpec([], tf.int32),
                 tf.TensorSpec([], tf.int32),
                 *language_model.SAMPLING_SIGNATURE,
@@ -197,9 +214,57 @@ class GPT(language_model.LanguageModel):
 
         return run
 
+    def _cached_step(self):
+        """`fn(token (1,), position, caches) -> (logits, caches)`: one position, under XLA."""
+
+        @tf.function(jit_compile=True, reduce_retracing=True)
+        def cached_logits(token, position, caches):
+            x = self._embed(token, position[None])  # (1, hidden): one position
+            updated = []
+            for i, block in enumerate(self.blocks):
+                x, keys, values = block.step(x, caches[2 * i], caches[2 * i + 1], position)
+                updated += [keys, values]
+            return self.output_logits(x)[0], updated
+
+        return cached_logits
+
+    def _cache_filler(self, kept):
+        """`fn(tokens (1, kept), caches) -> caches`: their keys and values at positions 0 to kept - 1.
+
+        The entries after them stay as they were; decoding writes each before
+        it is read (a position sees only the positions up to itself).
+        """
+
+        @tf.function(jit_compile=True)
+        def fill_cache(tokens, caches):
+            x = self._embed(tokens, tf.range(kept)[None])  # (1, kept, hidden)
+            updated = []
+            for i, block in enumerate(self.blocks):
+                _, keys, values = block.keys_values_queries(x)  # (1, heads, kept, head_dim)
+                for new, old in ((keys, caches[2 * i]), (values, caches[2 * i + 1])):
+                    updated.append(tf.concat([tf.cast(new, old.dtype), old[:, :, kept:]], axis=2))
+                if i + 1 < len(self.blocks):
+                    x = block(x, training=False)
+            return updated
+
+        return fill_cache
+
     # ------------------------------------------------------------------ saving
 
     def get_config(self):
         config = super().get_config()
         config["sequence_length"] = self.sequence_length
         return config
+
+
+def window_start(position, length, shift):
+    """Where the generation window of `length` tokens starts when it ends at `position`.
+
+    0 while `position < length`; then the window moves `shift` tokens at a time,
+    each time `position` reaches its end: `shift * ((position - length) // shift + 1)`.
+    Works on int32 tensors and on ints.
+    """
+    slid = shift * ((position - length) // shift + 1)
+    if isinstance(position, int):
+        return 0 if position < length else slid
+    return tf.where(position < length, 0, slid)

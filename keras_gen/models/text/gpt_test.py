@@ -9,6 +9,7 @@ import tensorflow as tf
 import keras_gen
 from keras_gen import testing
 from keras_gen.models.text import GPT
+from keras_gen.models.text.gpt import window_start
 from keras_gen.models.text.language_model import sample_token
 from keras_gen.models.text.testdata import make_gpt_before_xla_decoding as before
 
@@ -113,7 +114,8 @@ def test_sampling_filters():
 
 def test_bad_arguments_are_named(trained):
     model, _ = trained
-    testing.expect_value_error(lambda: model.generate("abc", max_length=40), "max_length=40")
+    # max_length=40 past sequence_length=32 is no longer an error (the window slides).
+    testing.expect_value_error(lambda: model.generate("abc", max_length=0), "max_length=0")
     testing.expect_value_error(lambda: model.generate("abc", max_length=4, top_p=1.5), "top_p=1.5")
     with pytest.raises(ValueError, match="prompt"):
         model.generate("", max_length=4)
@@ -131,3 +133,76 @@ def test_a_model_saved_before_the_xla_decoding_generates_the_same_tokens():
     model = keras.models.load_model(os.path.join(before.HERE, "gpt_before_xla_decoding.keras"))
     for name, (prompt, kwargs) in before.CALLS.items():
         assert model.generate(prompt, **kwargs) == expected[name], name
+
+
+# ---------------------------------------------------------------------- past the window
+
+
+@pytest.fixture(scope="module")
+def small():
+    """An untrained GPT with a window of 8 tokens (the weights do not matter to these tests)."""
+    return GPT(sequence_length=8, num_layers=2, num_heads=2, hidden_dim=16, dropout=0.0, seed=0)
+
+
+def test_generation_past_the_window_returns_the_prompt_and_max_length_tokens(small):
+    tokens = small.generate([1, 2, 3], max_length=20, seed=0)  # 23 tokens, window of 8
+    assert len(tokens) == 23 and tokens[:3] == [1, 2, 3]
+    assert all(0 <= t < 256 for t in tokens)
+    text = small.generate("The for statement", max_length=20, seed=0)  # the prompt alone is 17
+    assert text.startswith("The for statement")
+
+
+def test_generation_past_the_window_is_deterministic_for_a_seed(small):
+    tokens = small.generate([1, 2, 3], max_length=20, seed=7)
+    assert small.generate([1, 2, 3], max_length=20, seed=7) == tokens
+    assert small.generate([1, 2, 3], max_length=20, seed=8) != tokens
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_tokens_inside_the_first_window_are_those_of_a_run_that_fits(small, use_cache):
+    for kwargs in ({"temperature": 0.0}, {"seed": 3}, {"top_k": 5, "seed": 1}):
+        long = small.generate([1, 2, 3], max_length=20, use_cache=use_cache, **kwargs)
+        fits = small.generate([1, 2, 3], max_length=5, use_cache=use_cache, **kwargs)
+        assert long[:8] == fits, kwargs
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"temperature": 0.0}, {"seed": 3}, {"temperature": 0.7, "top_k": 5, "top_p": 0.9, "seed": 1}],
+)
+def test_cached_generation_past_the_window_gives_the_tokens_of_uncached_generation(small, kwargs):
+    cached = small.generate([1, 2, 3], max_length=20, **kwargs)
+    assert cached == small.generate([1, 2, 3], max_length=20, use_cache=False, **kwargs)
+
+
+def test_each_token_past_the_window_is_the_greedy_choice_over_its_window(small):
+    tokens = small.generate([1, 2, 3], max_length=20, temperature=0.0)
+    assert small.window_shift == 4
+    for position in range(2, len(tokens) - 1):
+        start = window_start(position, 8, 4)
+        assert position - start < 8 and (position < 8 or position - start >= 4)
+        logits = small(np.array([tokens[start : position + 1]]))[0, -1]
+        assert tokens[position + 1] == int(np.argmax(logits)), position
+
+
+def test_window_start_slides_by_the_shift_once_the_window_is_full():
+    starts = [window_start(p, 8, 4) for p in range(20)]
+    assert starts == [0] * 8 + [4] * 4 + [8] * 4 + [12] * 4
+    assert [int(window_start(tf.constant(p), 8, 4)) for p in range(20)] == starts
+
+
+def test_a_prompt_longer_than_the_window_is_continued(small):
+    prompt = list(range(10, 22))  # 12 tokens, window of 8
+    tokens = small.generate(prompt, max_length=6, temperature=0.0)
+    assert len(tokens) == 18 and tokens[:12] == prompt
+    assert tokens == small.generate(prompt, max_length=6, temperature=0.0, use_cache=False)
+
+
+def test_generation_past_the_window_is_traced_once():
+    model = GPT(sequence_length=8, num_layers=1, num_heads=2, hidden_dim=16, seed=0)
+    counts = testing.assert_traced_once(
+        model,
+        lambda: model.generate([1, 2], max_length=3, seed=0),
+        lambda: model.generate([1, 2], max_length=30, seed=0),
+    )
+    assert counts == {"cached": 1}
