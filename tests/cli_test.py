@@ -221,6 +221,8 @@ DESCRIBED = {
     ("train", "--logdir"),
     ("train", "--no-jit"),
     ("train", "--resume"),
+    ("train", "--batch-size"),
+    ("train", "--verbose"),
     ("sample", "--steps"),
     ("stats", "--num"),
     ("weights", "--dir"),
@@ -562,7 +564,7 @@ def test_stats_and_evaluate(tmp_path, ahead):
     assert code == 0 and "600 mnist5k train images" in out
     directory, _ = ahead.result("dcgan")
     model = directory / "run" / "model.keras"
-    code, out, _ = _in_process("evaluate", model, "--reference", stats, "--num", "300")
+    code, out, _ = _in_process("evaluate", model, "--reference", stats, "--num", "300", "--json")
     assert code == 0
     result = json.loads(out)
     assert set(result["metrics"]) == {
@@ -579,6 +581,9 @@ def test_stats_and_evaluate(tmp_path, ahead):
     assert result["metrics"]["fid"] > 0
     assert result["protocol"]["reference"]["num_samples"] == 600
     assert result["protocol"]["extractor"] == "mnist_classifier"
+    # the reference point: mnist5k's 500 test images against the 600 training images
+    assert result["held_out"]["protocol"]["num_generated"] == 500
+    assert 0 < result["held_out"]["metrics"]["fid"] < result["metrics"]["fid"]
 
 
 @pytest.mark.slow

@@ -69,7 +69,7 @@ def _write_grid(args, model, recipe):
             "picture; use model.generate() from Python."
         )
     images.save_png(picture, args.out)
-    print(f"Wrote {args.num} samples to {args.out}")
+    print(f"Wrote {args.num} samples of {args.model_file} to {args.out}")
     return 0
 
 

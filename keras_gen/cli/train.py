@@ -15,8 +15,14 @@ from keras_gen.cli.arguments import UsageError, check_dataset_name
 
 PROG = "keras-gen train"
 DEFAULT_BATCH_SIZE = 64
-#: The flags `--resume` takes from the run's `run.json` when not given.
-RESUMED_FLAGS = ("dataset", "batch_size", "image_size", "steps_per_epoch")
+#: The flags `--resume` takes from the run's `run.json` when not given, and their entries of
+#: its `dataset`.
+RESUMED_FLAGS = {
+    "dataset": "name",
+    "batch_size": "batch_size",
+    "image_size": "image_size",
+    "steps_per_epoch": "steps_per_epoch",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,8 +137,8 @@ def read_previous_record(args, logdir):
                 f"{PROG}: {logdir} holds a {recorded} run; --resume continues it only as "
                 f"`keras-gen train {recorded} --resume`. Received: model {args.model}"
             )
-        for flag in RESUMED_FLAGS:
-            value = previous.get("dataset", {}).get(flag)
+        for flag, entry in RESUMED_FLAGS.items():
+            value = previous.get("dataset", {}).get(entry)
             given = getattr(args, flag)
             if given is not None and value is not None and given != value:
                 option = "--" + flag.replace("_", "-")
