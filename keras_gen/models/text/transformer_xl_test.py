@@ -93,3 +93,31 @@ def test_without_memory_the_network_sees_one_segment(segments):
     history = model.fit(segments, epochs=1, verbose=0)
     assert np.isfinite(history.history["bits_per_byte"][0])
     assert model.active_memory_length == 0
+
+
+# ---------------------------------------------------------------------- past the segment
+
+
+@pytest.fixture(scope="module")
+def short_segments():
+    """An untrained Transformer-XL with segments of 4 tokens and a memory of 8."""
+    return TransformerXL(
+        segment_length=4, memory_length=8, num_layers=2, num_heads=2, hidden_dim=16, seed=0
+    )
+
+
+def test_generation_past_the_segment_returns_the_prompt_and_max_length_tokens(short_segments):
+    tokens = short_segments.generate([1, 2, 3], max_length=20, seed=0)
+    assert len(tokens) == 23 and tokens[:3] == [1, 2, 3]
+    assert short_segments.generate([1, 2, 3], max_length=20, seed=0) == tokens
+    assert short_segments.generate([1, 2, 3], max_length=20, seed=1) != tokens
+    fits = short_segments.generate([1, 2, 3], max_length=1, seed=0)  # inside one segment
+    assert tokens[:4] == fits
+
+
+def test_generation_past_the_segment_sees_the_earlier_tokens_through_the_memory(short_segments):
+    # While every earlier position is in the memory (8), one position at a time on the memory
+    # gives the logits of one pass over the whole text: tokens 5 to 9 come from past the segment.
+    tokens = short_segments.generate([1, 2, 3], max_length=6, temperature=0.0)
+    logits = short_segments(np.array([tokens])).numpy()[0]
+    assert tokens[3:] == [int(t) for t in np.argmax(logits[2:-1], axis=-1)]
