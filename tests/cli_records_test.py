@@ -185,3 +185,12 @@ def test_stats_store_the_held_out_split_against_the_training_split(tmp_path):
     assert held_out["protocol"]["num_generated"] > 100
     assert held_out["metrics"]["fid"] > 0 and np.isfinite(held_out["metrics"]["kid"])
     assert f"FID {held_out['metrics']['fid']:.4g}" in out
+
+
+def test_the_run_ends_by_saying_where_to_look(gan_run):
+    _, logdir, out = gan_run
+    last = out.strip().splitlines()[-3:]
+    name = os.path.basename(logdir)
+    assert name in last[0] and "run.json" in last[0] and "2 PNG pictures" in last[0]
+    assert "tensorboard --logdir" in last[1] and name in last[1]
+    assert last[2].split(":", 1)[1].split()[:2] == ["keras-gen", "sample"]

@@ -472,5 +472,22 @@ def fit_and_save(model, data, run, callback_list, epochs, initial_epoch, verbose
         return 130
     final = os.path.join(run.logdir, "model.keras")
     saving.save_model(model, final)
-    print(f"Saved {final}. TensorBoard: tensorboard --logdir {run.logdir}")
+    print(f"Saved {final}.")
+    print(where_to_look(run.logdir))
     return 0
+
+
+def where_to_look(logdir):
+    """The closing lines of a run: what it wrote and the commands that show it."""
+    pictures = len([name for name in os.listdir(logdir) if name.endswith(".png")])
+    wrote = ["run.json (what produced it)", "model.keras", "backup/ (for --resume)"]
+    if pictures:
+        wrote.insert(1, f"{pictures} PNG pictures")
+    sample = "keras-gen sample " + logdir + (" --prompt TEXT" if not pictures else "")
+    return "\n".join(
+        [
+            f"{logdir} holds {', '.join(wrote)}.",
+            f"  TensorBoard:  tensorboard --logdir {logdir} --samples_per_plugin images=0",
+            f"  Sample it:    {sample}",
+        ]
+    )
