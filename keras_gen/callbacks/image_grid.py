@@ -10,29 +10,68 @@ import tensorflow as tf
 from keras_gen.utils import images
 
 
+def train_run_dir(log_dir):
+    """`log_dir/train`: where `keras.callbacks.TensorBoard(log_dir)` writes its training scalars.
+
+    Summaries written there belong to the same TensorBoard run as the
+    scalars (TensorBoard merges the event files of one directory).
+    """
+    return os.path.join(log_dir, "train")
+
+
 class ImageGridCallback(keras.callbacks.Callback):
     """Writes a grid of `model.generate(num_samples, seed=seed)` every `every` epochs.
 
     The same seed every time, so the grids show how the same latents evolve.
-    Images become a grid, 2D points a scatter plot. The picture goes to the
-    TensorBoard image series `samples` under `log_dir/images` and, if
-    `png_dir` is set, to `png_dir/samples_epoch_0001.png` and so on.
+    Images become a grid; 2-D points a scatter plot with axes, and the true
+    modes marked when `modes` is given.
+
+    Where it goes: the TensorBoard image series `samples` in `log_dir/train`,
+    the directory where `keras.callbacks.TensorBoard(log_dir)` writes its
+    training scalars, so that TensorBoard lists the run once (two event files
+    in one directory make one run); and, if `png_dir` is set,
+    `png_dir/samples_epoch_0001.png` and so on.
+
+    Numbering: the picture after the N-th epoch (counted from 1) is image
+    step N and `samples_epoch_000N.png`. Keras' own TensorBoard callback logs
+    its epoch scalars at the 0-based epoch index, so that epoch's
+    `epoch_g_loss` is at step N - 1.
 
     Args:
-        log_dir: TensorBoard log directory, or None for PNGs only.
+        log_dir: TensorBoard log directory (the one given to
+            `keras.callbacks.TensorBoard`), or None for PNGs only.
         png_dir: directory for PNG files, or None.
         num_samples: samples in the grid.
         seed: sampling seed.
         every: write every this many epochs, and after the last.
         labels: labels for a conditional model (default: classes in turn).
+        modes: for 2-D samples, the true mode centres `(k, 2)` in the
+            samples' coordinates, marked in the scatter plot; or None.
+        mode_std: the modes' standard deviation in those coordinates (circles
+            of 3 std around the centres), or None.
 
     Example:
     ```python
-    model.fit(x, epochs=10, callbacks=[ImageGridCallback("runs/dcgan", png_dir="runs/dcgan")])
+    model.fit(x, epochs=10, callbacks=[
+        keras.callbacks.TensorBoard("runs/dcgan"),
+        ImageGridCallback("runs/dcgan", png_dir="runs/dcgan")])
+    # 2-D mixtures: the true modes in the [-1, 1] space of the data.
+    centres, std = keras_gen.data.toy.scaled_centers("ring8")
+    ImageGridCallback("runs/gan", png_dir="runs/gan", modes=centres, mode_std=std)
     ```
     """
 
-    def __init__(self, log_dir=None, png_dir=None, num_samples=64, seed=0, every=1, labels=None):
+    def __init__(
+        self,
+        log_dir=None,
+        png_dir=None,
+        num_samples=64,
+        seed=0,
+        every=1,
+        labels=None,
+        modes=None,
+        mode_std=None,
+    ):
         super().__init__()
         if log_dir is None and png_dir is None:
             raise ValueError(
@@ -47,6 +86,20 @@ class ImageGridCallback(keras.callbacks.Callback):
         self.seed = seed
         self.every = every
         self.labels = labels
+        self.modes = None if modes is None else np.asarray(modes, "float32")
+        self.mode_std = mode_std
+        if self.modes is not None and (self.modes.ndim != 2 or self.modes.shape[1] != 2):
+            raise ValueError(
+                "`modes` must be mode centres of shape (k, 2). "
+                f"Received: modes with shape {self.modes.shape}"
+            )
+        if mode_std is not None and (
+            modes is None or not np.isscalar(mode_std) or not mode_std > 0
+        ):
+            raise ValueError(
+                "`mode_std` must be a number > 0, given with `modes`. "
+                f"Received: mode_std={mode_std!r}"
+            )
         self._writer = None
         self.last_png = None
 
@@ -58,21 +111,43 @@ class ImageGridCallback(keras.callbacks.Callback):
         if not self.due(epoch):
             return
         kwargs = {"labels": self.labels} if self.labels is not None else {}
-        samples = self.model.generate(self.num_samples, seed=self.seed, **kwargs)
-        self.write("samples", images.picture(samples), epoch)
+        samples = np.asarray(self.model.generate(self.num_samples, seed=self.seed, **kwargs))
+        self.write("samples", self.sample_picture(samples, epoch), epoch)
+
+    def sample_picture(self, samples, epoch):
+        """The picture of `samples`: a grid of images, or a scatter plot of 2-D points.
+
+        Raises:
+            ValueError: if `modes` was given and the samples are not 2-D points.
+        """
+        if samples.ndim == 2 and samples.shape[1] == 2:
+            return images.scatter_picture(
+                samples, modes=self.modes, mode_std=self.mode_std, title=f"epoch {epoch + 1}"
+            )
+        if self.modes is not None:
+            raise ValueError(
+                "`modes` marks 2-D samples of shape (n, 2). "
+                f"Received: samples with shape {samples.shape} from the model"
+            )
+        return images.picture(samples)
 
     def write(self, tag, picture, epoch):
-        """Writes a uint8 picture as TensorBoard image `tag` and as `png_dir/<tag>_epoch_NNNN.png`."""
+        """Writes a uint8 picture as TensorBoard image `tag` and as `png_dir/<tag>_epoch_NNNN.png`.
+
+        `epoch` is Keras' 0-based epoch index; image step and file number
+        are `epoch + 1`.
+        """
         if picture is None:
             return
+        step = epoch + 1
         if self.log_dir is not None:
             if self._writer is None:
-                self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "images"))
+                self._writer = tf.summary.create_file_writer(train_run_dir(self.log_dir))
             with self._writer.as_default():
-                tf.summary.image(tag, picture[None], step=epoch)
+                tf.summary.image(tag, picture[None], step=step)
             self._writer.flush()
         if self.png_dir is not None:
-            self.last_png = os.path.join(self.png_dir, f"{tag}_epoch_{epoch + 1:04d}.png")
+            self.last_png = os.path.join(self.png_dir, f"{tag}_epoch_{step:04d}.png")
             images.save_png(picture, self.last_png)
 
     def on_train_end(self, logs=None):
@@ -88,8 +163,9 @@ class ReconstructionGridCallback(ImageGridCallback):
     `model.reconstruct(inputs)` below. For models with `interpolate` (the VAE
     family), the `interpolations` picture has one row per pair of inputs
     (0 and 1, 2 and 3, ...): `interpolation_steps` decodings of points on the
-    line between their posterior means. Both go to TensorBoard under `log_dir/images` and to
-    `png_dir/<tag>_epoch_NNNN.png`.
+    line between their posterior means. Both go to TensorBoard in `log_dir/train`
+    (beside Keras' training scalars) and to `png_dir/<tag>_epoch_NNNN.png`, numbered
+    as for `ImageGridCallback` (epochs from 1).
 
     Args:
         data: a few images `(n, *data_shape)` in [-1, 1] (8 to 16 read well).

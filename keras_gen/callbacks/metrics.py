@@ -6,15 +6,17 @@ Each callback generates `num_samples` with the model's `generate` every
 so that callbacks after it in the list (`TensorBoard` writes `epoch_fid`,
 `ModelCheckpoint(monitor="fid")`, `EarlyStopping`, `History`) see it. The
 protocol (extractor, weights hash, resize, sample counts, reference) is
-written once as a TensorBoard text summary when `log_dir` is given.
+written once as a TensorBoard text summary when `log_dir` is given, in
+`log_dir/train` beside Keras' scalars, at step N for the N-th epoch counted
+from 1 (Keras' scalars use the 0-based epoch index).
 """
 
 import json
-import os
 
 import keras
 import tensorflow as tf
 
+from keras_gen.callbacks.image_grid import train_run_dir
 from keras_gen.metrics.sample_metrics import SampleMetrics
 from keras_gen.networks import common
 
@@ -31,7 +33,8 @@ class SampleMetricCallback(keras.callbacks.Callback):
         num_samples: generated samples per evaluation.
         every: evaluate every this many epochs.
         seed: sampling seed (the same samples' latents every time).
-        log_dir: TensorBoard directory for the protocol text, or None.
+        log_dir: TensorBoard log directory (the one given to
+            `keras.callbacks.TensorBoard`) for the protocol text, or None.
         reference_samples: real images used from `reference` when it is data.
         **options: further arguments of `SampleMetrics` (such as KID's subsets).
     """
@@ -76,12 +79,12 @@ class SampleMetricCallback(keras.callbacks.Callback):
             self._write_protocol(protocol, epoch)
 
     def _write_protocol(self, protocol, epoch):
-        writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "metrics"))
+        writer = tf.summary.create_file_writer(train_run_dir(self.log_dir))
         with writer.as_default():
             tf.summary.text(
                 f"{type(self).__name__}/protocol",
                 json.dumps(protocol, sort_keys=True, indent=1),
-                step=epoch,
+                step=epoch + 1,
             )
         writer.close()
         self._protocol_written = True

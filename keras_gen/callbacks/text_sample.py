@@ -1,23 +1,27 @@
 """A fixed prompt's continuation each epoch, to TensorBoard as text."""
 
-import os
-
 import keras
 import tensorflow as tf
+
+from keras_gen.callbacks.image_grid import train_run_dir
 
 
 class TextSampleCallback(keras.callbacks.Callback):
     """Writes `model.generate(prompt, ...)` with a fixed seed every `every` epochs.
 
-    The text goes to the TensorBoard text series `sample` under
-    `log_dir/text` and to `self.last_text`.
+    The text goes to `self.last_text` and to the TensorBoard text series
+    `sample` in `log_dir/train`, beside the training scalars of
+    `keras.callbacks.TensorBoard(log_dir)` (one run in TensorBoard). The
+    sample after the N-th epoch (counted from 1) is step N; Keras logs that
+    epoch's scalars at step N - 1 (its 0-based epoch index).
 
     Args:
         prompt: the str every sample starts from.
         max_length: tokens to generate.
         temperature: sampling temperature (0: greedy).
         seed: sampling seed, the same every epoch.
-        log_dir: TensorBoard log directory, or None.
+        log_dir: TensorBoard log directory (the one given to
+            `keras.callbacks.TensorBoard`), or None.
         every: write every this many epochs.
     """
 
@@ -40,11 +44,11 @@ class TextSampleCallback(keras.callbacks.Callback):
         )
         if self.log_dir is not None:
             if self._writer is None:
-                self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "text"))
+                self._writer = tf.summary.create_file_writer(train_run_dir(self.log_dir))
             with self._writer.as_default():
                 # Markdown would eat the newlines and indentation of the text.
                 tf.summary.text(
-                    "sample", "    " + self.last_text.replace("\n", "\n    "), step=epoch
+                    "sample", "    " + self.last_text.replace("\n", "\n    "), step=epoch + 1
                 )
             self._writer.flush()
 

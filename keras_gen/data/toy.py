@@ -27,6 +27,17 @@ def scale(name):
     return 4.5 if name == "grid25" else 2.25
 
 
+def scaled_centers(name):
+    """Mode centres `(num_modes, 2)` and standard deviation in the [-1, 1] space of `sample`.
+
+    The true modes as a generator trained on `sample(name, ...)` should place
+    them, for instance to mark them in a picture:
+    `ImageGridCallback(..., modes=centres, mode_std=std)`.
+    """
+    means, std = centers(name)
+    return means / scale(name), std / scale(name)
+
+
 def sample(name, num_samples, seed=0):
     """`num_samples` points of the mixture, equally likely modes, scaled into [-1, 1]."""
     means, std = centers(name)

@@ -35,3 +35,13 @@ def test_mixture_centres_and_scale():
         toy.centers("moons")
     with pytest.raises(ValueError, match=r"shape \(3, 3\)"):
         data.toy_metrics(np.zeros((3, 3)), "ring8")
+
+
+@pytest.mark.parametrize("name", toy.MIXTURES)
+def test_scaled_centers_are_the_modes_of_the_scaled_samples(name):
+    centres, std = toy.scaled_centers(name)
+    points = toy.sample(name, 500, seed=0)
+    distances = np.linalg.norm(points[:, None] - centres[None], axis=-1).min(axis=1)
+    # Gaussian radii in 2-D: none of 500 beyond 5 std (P = exp(-12.5) each).
+    assert distances.max() < 5 * std
+    assert std == toy.centers(name)[1] / toy.scale(name)

@@ -2,7 +2,7 @@
 
 import math
 import os
-import tempfile
+import uuid
 
 import numpy as np
 
@@ -39,30 +39,149 @@ def scatter_image(points, size=256, limit=1.0):
     return canvas
 
 
-def picture(samples):
+def scatter_picture(points, modes=None, mode_std=None, limit=1.0, size=480, title=None):
+    """A scatter plot of 2-D points with axes, and the true modes marked, as a uint8 RGB picture.
+
+    Drawn with matplotlib (Agg, no window, no pyplot state). The axes span
+    `[-limit, limit]` (plus a 5% margin) whatever the points, so the pictures
+    of one run compare epoch to epoch; points outside are counted in a note.
+    Mode centres are red crosses, and with `mode_std` red circles of 3
+    standard deviations: a sample inside a circle is what
+    `keras_gen.data.toy_metrics` counts as high quality.
+
+    Args:
+        points: float array `(n, 2)`, in the coordinates of the axes.
+        modes: the true mode centres `(k, 2)` in the same coordinates, or None.
+        mode_std: the modes' standard deviation in those coordinates, or None.
+        limit: half the width of the axes' range.
+        size: width and height of the picture in pixels.
+        title: text above the plot, or None.
+
+    Returns:
+        A uint8 array `(size, size, 3)`.
+
+    Example:
+    ```python
+    from keras_gen.data import toy
+    modes, mode_std = toy.scaled_centers("ring8")
+    picture = scatter_picture(toy.sample("ring8", 512), modes=modes, mode_std=mode_std)
+    ```
+    """
+    points = _points(points, "points")
+    if modes is not None:
+        modes = _points(modes, "modes")
+    if mode_std is not None and (modes is None or not np.isscalar(mode_std) or not mode_std > 0):
+        raise ValueError(
+            "`mode_std` must be a number > 0, given with `modes`. "
+            f"Received: mode_std={mode_std!r}, modes={'None' if modes is None else 'given'}"
+        )
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(size / 100, size / 100), dpi=100)
+    canvas = FigureCanvasAgg(figure)
+    axes = figure.add_axes([0.15, 0.2, 0.8, 0.72])
+    axes.scatter(
+        *points.T, s=5, c="tab:blue", alpha=0.7, linewidths=0, label=f"samples ({len(points)})"
+    )
+    if modes is not None:
+        _draw_modes(axes, modes, mode_std)
+    _frame(axes, points, limit, title)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def _points(array, name):
+    array = np.asarray(array, dtype="float64")
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError(
+            f"`{name}` must have shape (n, 2). Received: {name} with shape {array.shape}"
+        )
+    return array
+
+
+def _draw_modes(axes, modes, mode_std):
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Circle
+
+    label = "true modes"
+    if mode_std is not None:
+        circles = [Circle(centre, 3 * mode_std) for centre in modes]
+        axes.add_collection(
+            PatchCollection(circles, facecolor="none", edgecolor="tab:red", linewidth=0.8)
+        )
+        label = "true modes (circle: 3 std)"
+    # Drawn after the samples, so that a collapsed generator does not hide them.
+    axes.scatter(*modes.T, marker="+", c="tab:red", s=25, linewidths=0.8, label=label)
+
+
+def _frame(axes, points, limit, title):
+    """Fixed limits, labels, grid, legend below the axes and a count of points outside."""
+    bound = 1.05 * limit
+    axes.set(xlim=(-bound, bound), ylim=(-bound, bound), xlabel="x[0]", ylabel="x[1]")
+    axes.set_aspect("equal")
+    axes.grid(True, linewidth=0.3, alpha=0.5)
+    outside = int(np.sum(np.any(np.abs(points) > bound, axis=1)))
+    if outside:
+        axes.text(0.01, 0.01, f"{outside} outside the axes", transform=axes.transAxes, fontsize=8)
+    if title:
+        axes.set_title(title, fontsize=10)
+    # Below the axes, where it covers no point or mode.
+    axes.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12),
+        ncol=2,
+        frameon=False,
+        fontsize=8,
+        markerscale=2,
+    )
+
+
+def picture(samples, **scatter_options):
     """A picture of a batch of samples: a grid for images, a scatter plot for 2D points.
 
-    Returns None for other sample shapes.
+    Args:
+        samples: images `(n, h, w, c)` in [-1, 1] or points `(n, 2)`.
+        **scatter_options: arguments of `scatter_picture` (`modes`,
+            `mode_std`, `limit`, `title`) for points.
+
+    Returns:
+        A uint8 picture, or None for other sample shapes.
+
+    Raises:
+        ValueError: if `scatter_options` are given for samples that are not points.
     """
     samples = np.asarray(samples)
+    if samples.ndim == 2 and samples.shape[1] == 2:
+        return scatter_picture(samples, **scatter_options)
+    if scatter_options:
+        raise ValueError(
+            "Scatter options (modes, mode_std, limit, title) need 2-D points of shape (n, 2). "
+            f"Received: samples with shape {samples.shape}, options {sorted(scatter_options)}"
+        )
     if samples.ndim == 4:
         return image_grid(samples)
-    if samples.ndim == 2 and samples.shape[1] == 2:
-        return scatter_image(samples)
     return None
 
 
 def save_png(picture_array, path):
-    """Writes a uint8 `(H, W, c)` array as a PNG, atomically (temporary file, then rename)."""
+    """Writes a uint8 `(H, W, c)` array as a PNG, atomically (temporary file, then rename).
+
+    The file gets the process's usual permissions (`0o666` less the umask),
+    like any file the process opens for writing.
+    """
     from PIL import Image
 
     array = picture_array[..., 0] if picture_array.shape[-1] == 1 else picture_array
-    directory = os.path.dirname(os.path.abspath(path))
+    directory, name = os.path.split(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=directory)
-    os.close(handle)
+    # Hidden, so that globs for *.png never see a half-written file; os.open
+    # with 0o666 lets the umask decide the mode (mkstemp would give 0o600).
+    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        Image.fromarray(array).save(temporary, format="PNG")
+        with os.fdopen(handle, "wb") as file:
+            Image.fromarray(array).save(file, format="PNG")
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
