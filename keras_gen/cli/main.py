@@ -1,14 +1,14 @@
 """The `keras-gen` command line: train, sample, stats, evaluate, weights, list.
 
 Usage errors (a bad flag, an unknown dataset, a missing file, a flag the
-model has no use for) print one line and exit with 2; every other error
+model has no use for) print one line and exit with 2; a `--download` that
+cannot reach its server prints one line and exits with 1; every other error
 keeps its traceback. Every default the help shows is the value used: taken
 from the parser's own defaults, the recipes (`keras_gen.cli.recipes`) or the
 signatures of the classes the command line calls.
 """
 
 import inspect
-import os
 import sys
 
 from keras_gen.cli import arguments, recipes
@@ -53,6 +53,16 @@ def build_parser():
     """The `keras-gen` argument parser, with one subcommand per command."""
     parser = arguments.Parser(
         prog="keras-gen", description="Train and sample the generative models of keras_gen."
+    )
+    # Read by the console script (keras_gen_cli.py) before TensorFlow is imported; here so
+    # that --help shows it and the parser accepts it.
+    parser.add_argument(
+        "--tf-logs",
+        action="store_true",
+        help="show TensorFlow's C++ log lines, the start-up ones included (by default they are "
+        "hidden, and later ones below ERROR too); give it before the command, e.g. keras-gen "
+        "--tf-logs train dcgan. TF_CPP_MIN_LOG_LEVEL set in the environment does the same, "
+        "at that level",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_train(commands)
@@ -299,8 +309,14 @@ def _handlers():
 
 
 def main(argv=None):
-    """Runs `keras-gen ARGV`; returns the exit status (2: a usage error, printed as one line)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Runs `keras-gen ARGV`; returns the exit status.
+
+    A usage error prints one line and returns 2; a dataset that cannot be downloaded from here
+    (`--download` offline) prints one line and returns 1. TensorFlow's log level is set by the
+    console script (`keras_gen_cli.main`) before TensorFlow is imported: here it is too late.
+    """
+    from keras_gen.data import DownloadUnavailableError
+
     try:
         argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
         args = build_parser().parse_args(argv)
@@ -309,6 +325,9 @@ def main(argv=None):
     except arguments.UsageError as error:
         print(error, file=sys.stderr)
         return 2
+    except DownloadUnavailableError as error:
+        print(f"keras-gen {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.data import epoch_order, toy
+from keras_gen.data import downloads, epoch_order, toy
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 BUILT_IN = ("mnist5k", "digits", "grid25", "ring8")
@@ -281,6 +281,9 @@ def tfds_split(name, split, data_dir=None, download=False, shuffle_files=False):
         ValueError: for a dataset tensorflow-datasets does not know.
         FileNotFoundError: when the data are not on this machine and
             `download` is False, saying how to get them.
+        keras_gen.data.DownloadUnavailableError: when `download` is True and
+            a server the dataset downloads from cannot be reached (after a
+            few seconds, with nothing written), saying what to use instead.
     """
     import tensorflow_datasets as tfds
 
@@ -302,9 +305,18 @@ def tfds_split(name, split, data_dir=None, download=False, shuffle_files=False):
                 f"with internet access, or run `tfds build {dataset_name}` there and copy "
                 "the resulting folder into `data_dir` (default ~/tensorflow_datasets)."
             ) from missing
-        builder.download_and_prepare()
+        downloads.download_and_prepare(builder, advice=_offline_advice(dataset_name))
         dataset = builder.as_dataset(split=split, shuffle_files=shuffle_files)
     return builder, dataset
+
+
+def _offline_advice(dataset_name):
+    return (
+        "Offline, use data already on this machine: a copy prepared by "
+        f"`tfds build {dataset_name}` where there is internet, in `data_dir` (--data-dir DIR); "
+        "a directory of images (--dataset DIR); or a built-in dataset "
+        f"({', '.join(BUILT_IN)}; see keras-gen list)."
+    )
 
 
 def _load_tfds(name, split, batch_size, labels, order, data_dir, download, image_size):
