@@ -1,6 +1,9 @@
 """The adversarial training process that every GAN of keras_gen specialises."""
 
+import re
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_gen import losses, networks
@@ -33,6 +36,20 @@ class GAN(base.LatentGenerativeModel):
     stateless seeds derived from `seed` and the optimizer step, and each replica
     takes its own slice of the global batch's draw.
 
+    Packing (PacGAN, Lin et al. 2018, arXiv:1712.04086): with `pack=m` the
+    discriminator judges `m` samples at once, concatenated along the last
+    axis (features for vectors, channels for images): `m` consecutive real
+    samples of a replica's slice of the batch form a real pack, `m`
+    consecutive generated samples a fake pack. Every discriminator and
+    generator loss, penalty and log is then a per-pack vector summed and
+    divided by the global number of packs. The global batch must be
+    divisible by `pack` times the number of replicas (checked when `fit`
+    starts where the batch size is known, else for each batch outside the
+    compiled step). Conditional models refuse `pack > 1`: a pack of real
+    samples drawn from the data mixes classes, so one label per pack would
+    be false for its other members, and packing by class would need a data
+    order that `fit` does not guarantee.
+
     Args:
         generator: a `keras.Model` mapping latents (and labels, when
             conditional) to data in [-1, 1]. Built from `data_shape` if None.
@@ -51,7 +68,14 @@ class GAN(base.LatentGenerativeModel):
         data_shape: shape of one sample, used to build default networks: the
             MLP pair for rank-1 shapes such as `(2,)`, the DCGAN pair for images.
         num_classes: number of classes of a conditional model.
+        pack: int, samples per discriminator input (1: no packing). A given
+            discriminator must take inputs of `packed_shape(data_shape)`;
+            the default one is built for it.
         **kwargs: passed to `keras.Model` (`name`, `dtype`).
+
+    Raises:
+        ValueError: for a bad argument, networks whose shapes do not fit,
+            or `pack > 1` with `num_classes`.
 
     Example:
     ```python
@@ -84,9 +108,11 @@ class GAN(base.LatentGenerativeModel):
         seed=None,
         data_shape=None,
         num_classes=None,
+        pack=1,
         **kwargs,
     ):
         super().__init__(seed=seed, num_classes=num_classes, **kwargs)
+        self.pack = self._check_pack(pack)
         self.discriminator_steps = common.check_positive_int(
             discriminator_steps, "discriminator_steps"
         )
@@ -135,11 +161,13 @@ class GAN(base.LatentGenerativeModel):
         labels = dict(num_classes=self.num_classes) if self.conditional else {}
         conditioning = "auxiliary" if self.auxiliary_names else "projection"
         d_kwargs = self.discriminator_kwargs()
+        # With packing the discriminator's first layer takes `pack` samples side by side.
+        d_shape = self.packed_shape(data_shape)
         if len(data_shape) == 1:
             return (
                 networks.mlp_generator(latent_dim, data_shape, **labels),
                 networks.mlp_discriminator(
-                    data_shape,
+                    d_shape,
                     **labels,
                     conditioning=conditioning,
                     spectral_norm=d_kwargs.get("spectral_norm", False),
@@ -147,14 +175,102 @@ class GAN(base.LatentGenerativeModel):
             )
         return (
             networks.dcgan_generator(latent_dim, data_shape, **labels),
-            networks.dcgan_discriminator(
-                data_shape, **labels, conditioning=conditioning, **d_kwargs
-            ),
+            networks.dcgan_discriminator(d_shape, **labels, conditioning=conditioning, **d_kwargs),
         )
 
     def discriminator_kwargs(self):
         """Keyword arguments of the default DCGAN discriminator."""
         return {}
+
+    # ------------------------------------------------------------------ packing
+
+    def _check_pack(self, pack):
+        pack = common.check_positive_int(pack, "pack")
+        if pack > 1 and self.conditional:
+            raise ValueError(
+                f"{type(self).__name__} is conditional and cannot pack: the samples of a pack "
+                "come from the data in any order and mix classes, so one label per pack "
+                "would be false for its other members. Train with pack=1. "
+                f"Received: pack={pack!r}, num_classes={self.num_classes!r}"
+            )
+        return pack
+
+    def packed_shape(self, data_shape):
+        """The discriminator's input shape for samples of `data_shape`: the last axis times `pack`.
+
+        `(d,)` becomes `(d * pack,)` (features side by side), `(h, w, c)`
+        becomes `(h, w, c * pack)` (channels side by side).
+        """
+        data_shape = tuple(data_shape)
+        return (*data_shape[:-1], data_shape[-1] * self.pack)
+
+    def pack_samples(self, samples):
+        """Packs of `pack` consecutive samples, the discriminator's input.
+
+        Args:
+            samples: `(n, *data_shape)` with `n` divisible by `pack`.
+
+        Returns:
+            `(n / pack, *packed_shape(data_shape))`: pack `i` holds samples
+            `i * pack, ..., i * pack + pack - 1` concatenated along the last
+            axis, in that order. With `pack=1`, `samples` itself.
+        """
+        if self.pack == 1:
+            return samples
+        rank = len(self.data_shape)
+        local = samples.shape[0]
+        if local is not None and local % self.pack:
+            raise ValueError(
+                f"Each replica's batch must be divisible by pack={self.pack}. "
+                f"Received: a batch of {local} samples"
+            )
+        x = tf.reshape(samples, [-1, self.pack, *self.data_shape])  # (packs, pack, *shape)
+        if rank > 1:  # (packs, h, w, pack, c): the pack's channels end up side by side
+            x = tf.transpose(x, [0, *range(2, rank + 1), 1, rank + 1])
+        return tf.reshape(x, [-1, *self.packed_shape(self.data_shape)])
+
+    def draw_per_pack(self, stream, sampler):
+        """This replica's slice of a stateless draw of one row per pack of the global batch.
+
+        The draw for the global batch's packs, as `draw` makes for its
+        samples (the same seed: with `pack=1` it is `draw`). Each replica
+        holds whole packs, so its packs' rows are a contiguous slice.
+
+        Args:
+            stream: an int < 64 naming what is drawn.
+            sampler: `fn(global_number_of_packs, seed) -> tensor`.
+        """
+        if self.pack == 1:
+            return self.draw(stream, sampler)
+        pack = self.pack
+        # One row per sample (each pack's row repeated), sliced as samples, one row per pack kept.
+        rows = self.draw(stream, lambda n, seed: tf.repeat(sampler(n // pack, seed), pack, axis=0))
+        return rows[::pack]
+
+    def _check_pack_batches(self, x, args, kwargs):
+        """`x`, with the global batch checked to be divisible by `pack * replicas`.
+
+        Arrays and datasets of a static batch size are checked now; a dataset
+        of unknown batch size is returned with a check on each batch in its
+        `tf.data` pipeline, which runs outside the compiled step (XLA).
+        """
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        multiple = self.pack * replicas
+        if isinstance(x, tf.data.Dataset):
+            size = tf.nest.flatten(x.element_spec)[0].shape[0]
+            if size is None:
+                return x.map(lambda *element: _checked_batch(element, multiple))
+            sizes, source = [size], "the dataset"
+        elif isinstance(x, np.ndarray):
+            batch_size = (args[0] if args else kwargs.get("batch_size")) or 32  # Keras' default
+            sizes = [min(batch_size, len(x)), len(x) % batch_size]
+            source = f"{len(x)} samples in batches of batch_size={batch_size}"
+        else:
+            return x
+        for size in sizes:
+            if size % multiple:
+                raise ValueError(_pack_batch_message(self.pack, replicas, size, source))
+        return x
 
     def data_range(self):
         """The range of the generator's output (tanh: [-1, 1]) that training data must lie in."""
@@ -191,10 +307,12 @@ class GAN(base.LatentGenerativeModel):
             )
         data_shape = tuple(self.generator.outputs[0].shape[1:])
         d_shape = tuple(d_inputs[0].shape[1:])
-        if data_shape != d_shape:
+        if self.packed_shape(data_shape) != d_shape:
+            packs = f" in packs of pack={self.pack}" if self.pack > 1 else ""
             raise ValueError(
                 f"The generator makes samples of shape {data_shape} but the "
-                f"discriminator takes {d_shape}. Received: generator output "
+                f"discriminator takes {d_shape}{packs} (expected "
+                f"{self.packed_shape(data_shape)}). Received: generator output "
                 f"{data_shape}, discriminator input {d_shape}"
             )
         return latent_dim, data_shape
@@ -274,17 +392,20 @@ class GAN(base.LatentGenerativeModel):
     # ------------------------------------------------------------------ hooks
 
     def discriminator_loss(self, real_logits, fake_logits):
-        """Per-example discriminator loss, shape `(batch,)`."""
+        """Per-example (per-pack, with packing) discriminator loss, shape `(batch,)`."""
         return self.adversarial_loss.discriminator(real_logits, fake_logits)
 
     def generator_loss(self, fake_logits):
-        """Per-example generator loss, shape `(batch,)`."""
+        """Per-example (per-pack, with packing) generator loss, shape `(batch,)`."""
         return self.adversarial_loss.generator(fake_logits)
 
     def discriminator_penalty(self, real_data, fake_data, labels):
         """Per-example regulariser added to the discriminator loss, or None.
 
-        Logged under `penalty_name`. The default adds nothing.
+        `real_data` and `fake_data` are the discriminator's inputs: with
+        packing, packs (`pack_samples`), and the regulariser is per pack (its
+        random draws come from `draw_per_pack`). Logged under
+        `penalty_name`. The default adds nothing.
         """
         return None
 
@@ -308,7 +429,11 @@ class GAN(base.LatentGenerativeModel):
         return generator(inputs, training=training)
 
     def run_discriminator(self, data, labels, training):
-        """Returns `(logits, auxiliary_outputs)` in float32."""
+        """Returns `(logits, auxiliary_outputs)` in float32.
+
+        `data` is the discriminator's input: samples, or with packing the
+        packs of `pack_samples`.
+        """
         inputs = [data, labels] if self._projection else data
         outputs = self.discriminator(inputs, training=training)
         if isinstance(outputs, (list, tuple)):
@@ -328,6 +453,8 @@ class GAN(base.LatentGenerativeModel):
     def train_step(self, data):
         real, labels = self.unpack(data)
         batch = distribution.BatchContext(real)
+        # Losses and logs count packs; the draws are made per sample on `batch`.
+        packs = batch if self.pack == 1 else PackContext(batch, self.pack)
         step_guard, labels = self.guard_inputs(real, labels)
         # The step counts are read once, before any update, so every draw of
         # this step has a seed that is fixed when the step starts: even counters
@@ -336,16 +463,17 @@ class GAN(base.LatentGenerativeModel):
         g_start = tf.identity(self.generator_optimizer.iterations)
         for i in range(self.discriminator_steps):
             self.begin_step(batch, 2 * (d_start + i))
-            self._discriminator_step(real, labels, batch, step_guard)
+            self._discriminator_step(real, labels, packs, step_guard)
         self.begin_step(batch, 2 * g_start + 1)
-        self._generator_step(labels, batch, step_guard)
+        self._generator_step(labels, packs, step_guard)
         step_guard.finish(self)
         return self.step_logs()
 
     def _discriminator_step(self, real, labels, batch, step_guard):
         latents = self.draw(LATENTS_FOR_DISCRIMINATOR, self.sample_latents)
+        real = self.pack_samples(real)
         with tf.GradientTape() as tape:
-            fake = self.run_generator(latents, labels, training=True)
+            fake = self.pack_samples(self.run_generator(latents, labels, training=True))
             real_logits, real_aux = self.run_discriminator(real, labels, training=True)
             fake_logits, fake_aux = self.run_discriminator(fake, labels, training=True)
             per_example = self.discriminator_loss(real_logits, fake_logits)
@@ -371,7 +499,7 @@ class GAN(base.LatentGenerativeModel):
     def _generator_step(self, labels, batch, step_guard):
         latents = self.draw(LATENTS_FOR_GENERATOR, self.sample_latents)
         with tf.GradientTape() as tape:
-            fake = self.run_generator(latents, labels, training=True)
+            fake = self.pack_samples(self.run_generator(latents, labels, training=True))
             fake_logits, fake_aux = self.run_discriminator(fake, labels, training=True)
             per_example = self.generator_loss(fake_logits)
             auxiliary = self.generator_auxiliary_loss(fake_aux, labels)
@@ -393,6 +521,26 @@ class GAN(base.LatentGenerativeModel):
                 self.generator_optimizer.iterations,
                 ok=step_guard.ok,
             )
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`GenerativeModel.fit`, with the global batch checked against `pack` first.
+
+        Raises:
+            ValueError: with `pack > 1`, for a global batch (the last, short
+                one included) not divisible by `pack` times the replicas;
+                and as `GenerativeModel.fit`.
+        """
+        if self.pack == 1:
+            return super().fit(x, y, *args, **kwargs)
+        x = self._check_pack_batches(x, args, kwargs)
+        try:
+            return super().fit(x, y, *args, **kwargs)
+        except tf.errors.InvalidArgumentError as error:
+            found = re.search(re.escape(PACK_BATCH_MARK) + r"(\d+)", error.message)
+            if found is None:
+                raise
+            replicas = self.distribute_strategy.num_replicas_in_sync
+            raise ValueError(_pack_batch_message(self.pack, replicas, int(found[1]))) from None
 
     def check_compiled(self):
         if self.generator_optimizer is None:
@@ -432,6 +580,51 @@ class GAN(base.LatentGenerativeModel):
                 "ema_decay": self.ema_decay,
                 "seed": self.seed,
                 "num_classes": self.num_classes,
+                "pack": self.pack,
             }
         )
         return config
+
+
+class PackContext:
+    """The packs of a `BatchContext`: sizes that count each pack of `pack` samples once.
+
+    A loss per pack summed over a replica's packs and divided by the global
+    number of packs (`mean`) gives N replicas the update of one device, as
+    `BatchContext.mean` does for losses per sample. Every replica holds
+    whole packs (its batch is divisible by `pack`).
+    """
+
+    def __init__(self, batch, pack):
+        self.local_size = batch.local_size // pack
+        self.global_size = batch.global_size // pack
+        self.offset = batch.offset // pack
+
+    def mean(self, per_pack):
+        """Sum over the local packs divided by the global number of packs."""
+        return tf.reduce_sum(per_pack) / tf.cast(self.global_size, per_pack.dtype)
+
+
+def _pack_batch_message(pack, replicas, size, source="the dataset"):
+    return (
+        f"With pack={pack} on {replicas} replica(s) every global batch must be divisible by "
+        f"pack * replicas = {pack * replicas}, so that each replica forms whole packs of its "
+        f"slice; choose a batch size (and a number of samples) that is. Received: a batch "
+        f"of {size} samples from {source}"
+    )
+
+
+def _checked_batch(element, multiple):
+    """`element` of a dataset, after a check that its batch is divisible by `multiple`."""
+    size = tf.shape(tf.nest.flatten(element)[0])[0]
+    check = tf.debugging.Assert(
+        tf.equal(size % multiple, 0),
+        [tf.strings.format(PACK_BATCH_MARK + "{}", size)],
+    )
+    with tf.control_dependencies([check]):
+        element = tf.nest.map_structure(tf.identity, element)
+    return element if len(element) > 1 else element[0]
+
+
+#: Begins the message of a batch that `_checked_batch` refused, followed by its size.
+PACK_BATCH_MARK = "keras_gen pack check: batch of "

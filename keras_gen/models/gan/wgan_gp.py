@@ -15,7 +15,10 @@ class WGANGP(gan.GAN):
     with `x_hat` a uniform interpolation between real and generated samples,
     and is updated `discriminator_steps` (5) times per generator update. The
     default critic uses layer norm instead of batch norm, as the paper advises.
-    The paper trains with Adam(1e-4, beta_1=0.0, beta_2=0.9).
+    The paper trains with Adam(1e-4, beta_1=0.0, beta_2=0.9). With `pack > 1`
+    the penalty interpolates packs: one weight per pack, shared by its
+    members, and the gradient norm taken over the whole pack, the critic's
+    input (PacGAN's packed critic regularised as WGAN-GP regularises one).
 
     Args:
         gradient_penalty_weight: lambda (10 in the paper).
@@ -39,7 +42,7 @@ class WGANGP(gan.GAN):
         return {"normalization": "layer"}
 
     def discriminator_penalty(self, real_data, fake_data, labels):
-        weights = self.draw(
+        weights = self.draw_per_pack(
             gan.PENALTY_DRAWS, lambda n, seed: tf.random.stateless_uniform([n], seed=seed)
         )
 
