@@ -86,20 +86,8 @@ class ImageGridCallback(keras.callbacks.Callback):
         self.seed = seed
         self.every = every
         self.labels = labels
-        self.modes = None if modes is None else np.asarray(modes, "float32")
+        self.modes = images.check_modes(modes, mode_std)
         self.mode_std = mode_std
-        if self.modes is not None and (self.modes.ndim != 2 or self.modes.shape[1] != 2):
-            raise ValueError(
-                "`modes` must be mode centres of shape (k, 2). "
-                f"Received: modes with shape {self.modes.shape}"
-            )
-        if mode_std is not None and (
-            modes is None or not np.isscalar(mode_std) or not mode_std > 0
-        ):
-            raise ValueError(
-                "`mode_std` must be a number > 0, given with `modes`. "
-                f"Received: mode_std={mode_std!r}"
-            )
         self._writer = None
         self.last_png = None
 
@@ -116,6 +104,13 @@ class ImageGridCallback(keras.callbacks.Callback):
 
     def sample_picture(self, samples, epoch):
         """The picture of `samples`: a grid of images, or a scatter plot of 2-D points.
+
+        Args:
+            samples: the model's samples, images or points `(n, 2)`.
+            epoch: Keras' 0-based epoch index (the plot's title counts from 1).
+
+        Returns:
+            A uint8 picture, or None for samples that have none.
 
         Raises:
             ValueError: if `modes` was given and the samples are not 2-D points.

@@ -68,13 +68,7 @@ def scatter_picture(points, modes=None, mode_std=None, limit=1.0, size=480, titl
     ```
     """
     points = _points(points, "points")
-    if modes is not None:
-        modes = _points(modes, "modes")
-    if mode_std is not None and (modes is None or not np.isscalar(mode_std) or not mode_std > 0):
-        raise ValueError(
-            "`mode_std` must be a number > 0, given with `modes`. "
-            f"Received: mode_std={mode_std!r}, modes={'None' if modes is None else 'given'}"
-        )
+    modes = check_modes(modes, mode_std)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -98,6 +92,25 @@ def _points(array, name):
             f"`{name}` must have shape (n, 2). Received: {name} with shape {array.shape}"
         )
     return array
+
+
+def check_modes(modes, mode_std):
+    """Checks mode centres `(k, 2)` (or None) and their standard deviation (a number > 0, or None).
+
+    Returns:
+        `modes` as a float64 array, or None.
+
+    Raises:
+        ValueError: for another shape, or a `mode_std` that is not > 0 or comes without `modes`.
+    """
+    if modes is not None:
+        modes = _points(modes, "modes")
+    if mode_std is not None and (modes is None or not np.isscalar(mode_std) or not mode_std > 0):
+        raise ValueError(
+            "`mode_std` must be a number > 0, given with `modes`. "
+            f"Received: mode_std={mode_std!r}, modes={'None' if modes is None else 'given'}"
+        )
+    return modes
 
 
 def _draw_modes(axes, modes, mode_std):
