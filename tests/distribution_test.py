@@ -51,7 +51,12 @@ def _two_replicas():
     [
         (models.GAN, {}),
         (models.WGANGP, {"discriminator_steps": 2}),
+        # PacGAN packing: each replica packs its own half of the global batch.
+        (models.GAN, {"pack": 2}),
+        (models.GAN, {"pack": 4}),
+        (models.WGANGP, {"discriminator_steps": 2, "pack": 2}),
     ],
+    ids=["gan", "wgan_gp", "gan_pack2", "gan_pack4", "wgan_gp_pack2"],
 )
 def test_two_replicas_match_one_device_with_sgd(cls, kwargs):
     before_one, one = _one_step(cls, tf.distribute.get_strategy(), **kwargs)
@@ -78,6 +83,30 @@ def test_conditional_two_replicas_match_one_device(cls):
 
     for w1, w2 in zip(step(tf.distribute.get_strategy()), step(_two_replicas())):
         assert np.abs(w1 - w2).max() / np.maximum(np.abs(w1).max(), 1e-3) < 1e-5
+
+
+@pytest.mark.parametrize(
+    "pack, make_input, size",
+    [
+        # The global batch of 8 is divisible by pack=8 but not by pack * replicas = 16.
+        (8, lambda x: (x, {"batch_size": GLOBAL_BATCH}), "a batch of 8 samples"),
+        # Unknown batch size: the short last batch of 2 is refused outside the step.
+        (
+            2,
+            lambda x: (tf.data.Dataset.from_tensor_slices(np.tile(x, (2, 1))[:10]).batch(8), {}),
+            "a batch of 2 samples",
+        ),
+    ],
+    ids=["arrays", "unknown_batch_size"],
+)
+def test_packs_must_divide_each_replicas_slice(pack, make_input, size):
+    with _two_replicas().scope():
+        model = _build(models.GAN, pack=pack)
+    x, kwargs = make_input(_data())
+    message = testing.expect_value_error(
+        lambda: model.fit(x, epochs=1, shuffle=False, verbose=0, **kwargs), f"pack={pack}", size
+    )
+    assert "on 2 replica(s)" in message and f"pack * replicas = {2 * pack}" in message
 
 
 def _fit_one_step(build, x, y=None, strategy=None):
