@@ -98,7 +98,7 @@ def test_final_metrics_are_the_last_logged_scalars(gan_run):
     _, logdir, _ = gan_run
     record = json.loads(open(os.path.join(logdir, "run.json")).read())
     (*_, (step, _, last)) = _summaries(os.path.join(logdir, "train"))["epoch_d_loss"]
-    assert step == 1  # Keras' TensorBoard numbers epochs from 0
+    assert step == 2  # epochs counted from 1, as the PNG files count them
     assert record["final_metrics"]["d_loss"] == pytest.approx(float(tf.make_ndarray(last.tensor)))
 
 

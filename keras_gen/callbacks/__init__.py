@@ -11,4 +11,5 @@ from keras_gen.callbacks.metrics import (
     SampleMetricCallback,
 )
 from keras_gen.callbacks.run_record import RunRecord
+from keras_gen.callbacks.tensorboard import TensorBoard
 from keras_gen.callbacks.text_sample import TextSampleCallback

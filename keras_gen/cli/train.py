@@ -355,12 +355,10 @@ def make_callbacks(args, recipe, run, data, record_and_session):
     `record_and_session`: `run.json`'s content (`run_record`) and this
     session's command and first epoch.
     """
-    import keras
-
     from keras_gen import callbacks
 
     metrics = [_fid(args, run, data)] if args.fid_every else []
-    callback_list = [*metrics, keras.callbacks.TensorBoard(run.logdir, write_graph=False)]
+    callback_list = [*metrics, callbacks.TensorBoard(run.logdir, write_graph=False)]
     for name in recipe.callbacks:
         picture = PICTURES[name](args, recipe, run, data)
         if picture is not None:
@@ -404,9 +402,16 @@ def _fid(args, run, data):
 
 def _sample_grid(args, recipe, run, data):
     from keras_gen import callbacks
+    from keras_gen.data import toy
 
+    # The 2-D mixtures' scatter plots mark the true modes and their 3-std circles.
+    modes, mode_std = toy.scaled_centers(data.name) if data.name in toy.MIXTURES else (None, None)
     return callbacks.ImageGridCallback(
-        log_dir=run.logdir, png_dir=run.logdir, num_samples=args.grid_samples
+        log_dir=run.logdir,
+        png_dir=run.logdir,
+        num_samples=args.grid_samples,
+        modes=modes,
+        mode_std=mode_std,
     )
 
 
@@ -487,7 +492,7 @@ def where_to_look(logdir):
     return "\n".join(
         [
             f"{logdir} holds {', '.join(wrote)}.",
-            f"  TensorBoard:  tensorboard --logdir {logdir} --samples_per_plugin images=0",
+            f"  TensorBoard:  tensorboard --logdir {logdir} --samples_per_plugin images=1000",
             f"  Sample it:    {sample}",
         ]
     )

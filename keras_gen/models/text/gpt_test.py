@@ -84,7 +84,7 @@ def test_bits_per_byte_metric_function_and_callback(trained, tmp_path):
     assert callback.last_text.startswith("The ")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    events = EventAccumulator(str(tmp_path / "text"))
+    events = EventAccumulator(str(tmp_path / "train"))
     events.Reload()
     assert "sample" in events.Tags()["tensors"]
 
