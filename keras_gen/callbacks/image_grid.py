@@ -53,7 +53,7 @@ class ImageGridCallback(keras.callbacks.Callback):
     Example:
     ```python
     model.fit(x, epochs=10, callbacks=[
-        keras.callbacks.TensorBoard("runs/dcgan"),
+        keras_gen.callbacks.TensorBoard("runs/dcgan"),  # epochs from 1, as the grids
         ImageGridCallback("runs/dcgan", png_dir="runs/dcgan")])
     # 2-D mixtures: the true modes in the [-1, 1] space of the data.
     centres, std = keras_gen.data.toy.scaled_centers("ring8")
