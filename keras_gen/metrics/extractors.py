@@ -7,7 +7,7 @@ from keras_gen.metrics.inception import InceptionFID, KerasInceptionV3
 from keras_gen.metrics.mnist_classifier import MNISTClassifier
 
 
-def get(identifier):
+def get(identifier, fid_protocol=None):
     """Resolves an extractor by name, or returns an extractor object unchanged.
 
     Names: `"mnist"` (the shipped `MNISTClassifier`), `"inception"` (the FID
@@ -18,21 +18,43 @@ def get(identifier):
     with `feature_dim` and `protocol` attributes; the shipped ones subclass
     `extractor_base.FeatureExtractor`.
 
+    Args:
+        identifier: a name above or an extractor object.
+        fid_protocol: for `"inception"`, its input handling: `"ttur"` (the
+            default), `"pytorch_fid"` or `"clean"` (`InceptionFID(protocol=...)`).
+            Other extractors have only the default; an object must carry the
+            one asked for.
+
     Raises:
-        ValueError: for an unknown name.
+        ValueError: for an unknown name, or a `fid_protocol` the extractor
+            does not have.
     """
     if callable(identifier) and hasattr(identifier, "protocol"):
+        _check_fid_protocol(identifier.protocol.get("fid_protocol"), fid_protocol, identifier)
         return identifier
+    if identifier in ("inception", "inception_fid"):
+        return InceptionFID(protocol=fid_protocol or "ttur")
+    _check_fid_protocol(None, fid_protocol, identifier)
     if identifier in ("mnist", "mnist_classifier"):
         return MNISTClassifier()
-    if identifier in ("inception", "inception_fid"):
-        return InceptionFID()
     if identifier == "keras_inception_v3":
         return KerasInceptionV3()
     raise ValueError(
         "Unknown feature extractor. Expected 'mnist', 'inception', "
         "'keras_inception_v3' or an extractor object. "
         f"Received: extractor={identifier!r}"
+    )
+
+
+def _check_fid_protocol(has, wanted, extractor):
+    # An extractor without an FID protocol counts as the default ("ttur") one.
+    if wanted is None or wanted == (has or "ttur"):
+        return
+    what = f"this one's fid_protocol is {has!r}" if has else "this one has only the default 'ttur'"
+    raise ValueError(
+        "`fid_protocol` chooses the input handling of the Inception extractor "
+        f"(extractor='inception'), and {what}. "
+        f"Received: fid_protocol={wanted!r}, extractor={getattr(extractor, 'name', extractor)!r}"
     )
 
 

@@ -143,13 +143,17 @@ class FeatureStats:
 def check_comparable(a, b):
     """Raises ValueError when two protocols differ in what makes FIDs comparable.
 
-    The extractor, its weights and resizing, and the shape of the images the
-    features were made from (8x8 digits against 28x28 ones would give an FID
-    of the resolution, not of the model).
+    The extractor, its weights, its FID protocol (`"ttur"`, `"pytorch_fid"`,
+    `"clean"`: the reference implementation whose input handling it
+    reproduces) and resizing, and the shape of the images the features were
+    made from (8x8 digits against 28x28 ones would give an FID of the
+    resolution, not of the model).
     """
-    for key in ("extractor", "weights", "resize", "image_shape"):
-        if key == "image_shape" and (key not in a or key not in b):
-            continue  # statistics saved before the image shape was recorded
+    for key in ("extractor", "weights", "fid_protocol", "resize", "image_shape"):
+        if key in ("fid_protocol", "image_shape") and (key not in a or key not in b):
+            # Statistics saved before the key was recorded; for fid_protocol,
+            # `resize` still tells the protocols apart.
+            continue
         if a.get(key) != b.get(key):
             raise ValueError(
                 f"Feature statistics of different protocols cannot be compared: {key} is "

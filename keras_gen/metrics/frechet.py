@@ -6,27 +6,40 @@ eigenvalues in float64 instead of `scipy.linalg.sqrtm`.
 """
 
 import numpy as np
+import scipy.linalg
 
 
-def _symmetric_sqrt(matrix):
-    values, vectors = np.linalg.eigh(matrix)
-    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+def covariance_factor(sigma):
+    """`F` with `sigma = F @ F.T`: the Cholesky factor, or `(d, rank)` when `sigma` is singular.
+
+    A singular covariance (fewer samples than dimensions) takes LAPACK's
+    pivoted Cholesky (`dpstrf`), which stops at the numerical rank, so the
+    factor has only `rank` columns and the work that follows shrinks with
+    it: no eigen-decomposition of `sigma` is needed.
+    """
+    try:
+        return np.linalg.cholesky(sigma)
+    except np.linalg.LinAlgError:
+        pass
+    # P.T sigma P = L L.T with L of `rank` columns; `factor`'s upper part holds sigma's entries.
+    factor, pivots, rank, _ = scipy.linalg.lapack.dpstrf(sigma, lower=1)
+    lower = np.tril(factor[:, :rank])
+    unpivoted = np.empty_like(lower)
+    unpivoted[pivots - 1] = lower  # F = P L: back to the original order of the features
+    return unpivoted
 
 
 def trace_sqrt_product(sigma1, sigma2):
     """`tr(sqrtm(sigma1 @ sigma2))` for covariance matrices, and its imaginary part.
 
-    `sigma1 @ sigma2` is similar to the symmetric `A = L.T sigma2 L` with
-    `sigma1 = L L.T` (Cholesky; `L = sqrtm(sigma1)` when `sigma1` is singular),
-    so its square root's trace is the sum of the square roots of `A`'s
-    eigenvalues. Negative eigenvalues (rounding, or a singular covariance) are
-    what make `sqrtm` complex; their root magnitudes are returned as the
-    imaginary part.
+    `sigma1 @ sigma2` has the nonzero eigenvalues of the symmetric
+    `A = F.T sigma2 F` with `sigma1 = F F.T` (`covariance_factor`: Cholesky, or
+    pivoted Cholesky of the numerical rank when `sigma1` is singular), so its
+    square root's trace is the sum of the square roots of `A`'s eigenvalues.
+    Negative eigenvalues (rounding, or a singular covariance) are what make
+    `sqrtm` complex; their root magnitudes are returned as the imaginary part.
     """
-    try:
-        factor = np.linalg.cholesky(sigma1)
-    except np.linalg.LinAlgError:
-        factor = _symmetric_sqrt(sigma1)
+    factor = covariance_factor(sigma1)
     values = np.linalg.eigvalsh(factor.T @ sigma2 @ factor)
     real = np.sum(np.sqrt(np.clip(values, 0.0, None)))
     imaginary = np.sqrt(np.clip(-values, 0.0, None))

@@ -208,16 +208,104 @@ def load_torch_state_dict(model, state):
             layer.kernel.assign(np.transpose(state["fc.weight"]))
 
 
-def preprocess(images):
-    """The reference input handling: [-1, 1] -> uint8 -> TF1 bilinear 299x299 -> (x - 128) / 128."""
+#: `InceptionFID(protocol=...)`: the input handling of each reference implementation, in words
+#: (the protocol's `resize` entry). See docs/metrics.md for what each equals and on what.
+FID_PROTOCOLS = {
+    "ttur": "uint8, tf1 bilinear 299x299 (no half-pixel centres), (x-128)/128",
+    "pytorch_fid": "uint8, x/255, bilinear 299x299 with half-pixel centres "
+    "(F.interpolate, align_corners=False), 2x-1",
+    "clean": "uint8, PIL bicubic 299x299 per channel on float (mode F), clip [0, 255], (x-128)/128",
+}
+
+
+def check_fid_protocol(protocol):
+    """Returns `protocol` if it names one of `FID_PROTOCOLS`; raises ValueError otherwise."""
+    if protocol not in FID_PROTOCOLS:
+        raise ValueError(
+            f"`protocol` must be one of {', '.join(map(repr, FID_PROTOCOLS))}. "
+            f"Received: protocol={protocol!r}"
+        )
+    return protocol
+
+
+def quantize(images):
+    """[-1, 1] images -> 8-bit pixel values 0..255 (as floats), grayscale repeated to RGB."""
     images = tf.convert_to_tensor(images, tf.float32)
     if images.shape[-1] == 1:
         images = tf.repeat(images, 3, axis=-1)
-    quantized = tf.round(tf.clip_by_value((images + 1.0) * 127.5, 0.0, 255.0))
-    resized = tf.raw_ops.ResizeBilinear(
-        images=quantized, size=[299, 299], align_corners=False, half_pixel_centers=False
-    )
-    return (resized - 128.0) / 128.0
+    return tf.round(tf.clip_by_value((images + 1.0) * 127.5, 0.0, 255.0))
+
+
+def _bicubic(x):
+    # Pillow's bicubic_filter (Resample.c): Keys' cubic convolution with a = -0.5, support 2.
+    a = -0.5
+    x = tf.abs(x)
+    near = ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+    far = (((x - 5.0) * x + 8.0) * x - 4.0) * a
+    return tf.where(x < 1.0, near, tf.where(x < 2.0, far, tf.zeros_like(x)))
+
+
+def pil_bicubic_weights(in_size, out_size=299):
+    """`(out_size, in_size)` float64 matrix of Pillow's BICUBIC resize along one axis.
+
+    Pillow's `precompute_coeffs`: output pixel `i` centres at `(i + 0.5) * scale`
+    in the input; on downscaling the filter widens by `scale` (antialiasing);
+    taps run over the rounded support, clipped to the image, and are
+    normalised to sum to one.
+    """
+    size = tf.cast(in_size, tf.float64)
+    scale = size / out_size
+    filterscale = tf.maximum(scale, 1.0)
+    support = 2.0 * filterscale
+    centre = (tf.range(out_size, dtype=tf.float64) + 0.5) * scale  # (out,)
+    first = tf.maximum(tf.floor(centre - support + 0.5), 0.0)[:, None]
+    end = tf.minimum(tf.floor(centre + support + 0.5), size)[:, None]
+    taps = tf.range(size, dtype=tf.float64)[None, :]  # (1, in)
+    weights = _bicubic((taps - centre[:, None] + 0.5) / filterscale)
+    weights = tf.where((taps >= first) & (taps < end), weights, tf.zeros_like(weights))
+    return weights / tf.reduce_sum(weights, axis=1, keepdims=True)
+
+
+def _resize_pil_bicubic(pixels, size=299):
+    """clean-fid's resize: each channel as a float image through PIL's bicubic, then clipped."""
+    rows = tf.cast(pil_bicubic_weights(tf.shape(pixels)[1], size), tf.float32)
+    columns = tf.cast(pil_bicubic_weights(tf.shape(pixels)[2], size), tf.float32)
+    # Pillow resizes horizontally first, keeping the intermediate image in float32.
+    wide = tf.einsum("nhwc,pw->nhpc", pixels, columns)  # (n, h, 299, c)
+    resized = tf.einsum("oh,nhpc->nopc", rows, wide)  # (n, 299, 299, c)
+    return tf.clip_by_value(resized, 0.0, 255.0)
+
+
+def preprocess(images, protocol="ttur"):
+    """The network input of a reference FID implementation, from [-1, 1] images.
+
+    Every protocol quantizes to 8-bit pixels first (the reference tools read
+    image files); then:
+
+    - `"ttur"` (TTUR, torch-fidelity): TF1 `ResizeBilinear` to 299x299
+      (`align_corners=False`, no half-pixel centres), `(x - 128) / 128`.
+    - `"pytorch_fid"`: pytorch-fid's `x / 255`, `F.interpolate(mode="bilinear",
+      align_corners=False)` (half-pixel centres), `2x - 1`.
+    - `"clean"` (clean-fid, Parmar et al. 2022, arXiv:2104.11222): each channel
+      resized as a float image by PIL's bicubic filter, clipped to [0, 255],
+      `(x - 128) / 128`.
+
+    Returns:
+        `(n, 299, 299, 3)` float32 in about [-1, 1].
+    """
+    check_fid_protocol(protocol)
+    pixels = quantize(images)
+    if protocol == "ttur":
+        resized = tf.raw_ops.ResizeBilinear(
+            images=pixels, size=[299, 299], align_corners=False, half_pixel_centers=False
+        )
+        return (resized - 128.0) / 128.0
+    if protocol == "pytorch_fid":
+        resized = tf.raw_ops.ResizeBilinear(
+            images=pixels / 255.0, size=[299, 299], align_corners=False, half_pixel_centers=True
+        )
+        return 2.0 * resized - 1.0
+    return (_resize_pil_bicubic(pixels) - 128.0) / 128.0
 
 
 def state_dict_hash(state, length=16):
@@ -257,8 +345,10 @@ class InceptionFID(extractor_base.FeatureExtractor):
     """FID/IS feature extractor: `extractor(images)` -> 2048-d features and 1008 logits.
 
     Images in [-1, 1] (grayscale is repeated to three channels) are quantized
-    to uint8, resized to 299x299 with TF1 bilinear resizing (no half-pixel
-    centres) and scaled by `(x - 128) / 128`, as the TTUR code does.
+    to uint8, then resized to 299x299 and scaled as the reference
+    implementation named by `protocol` does (`preprocess`). The protocol is
+    recorded as `fid_protocol` in `extractor.protocol`, and statistics of
+    different protocols refuse to compare.
 
     Args:
         weights: path of pytorch-fid's `pt_inception-2015-12-05-6726825d.pth`
@@ -268,17 +358,32 @@ class InceptionFID(extractor_base.FeatureExtractor):
             them there when online.
         batch_size: images per forward pass.
         state_dict: pytorch-fid-named tensors to use instead of a file.
+        protocol: str. The input handling, one of `FID_PROTOCOLS`: `"ttur"`
+            (the default: TTUR's and torch-fidelity's TF1 bilinear resize and
+            `(x - 128) / 128`), `"pytorch_fid"` (pytorch-fid's `F.interpolate`
+            resize and `2x - 1`) or `"clean"` (clean-fid's PIL bicubic resize).
+            Stored as `fid_protocol`.
 
     Raises:
+        ValueError: for an unknown `protocol`.
         FileNotFoundError: when the weight file is missing, saying which file
             to get and where to put it.
+
+    Example:
+    ```python
+    extractor = InceptionFID(protocol="clean")
+    features = extractor(images)["features"]  # images in [-1, 1]
+    extractor.protocol["fid_protocol"]  # "clean"
+    ```
     """
 
     name = "inception_fid"
-    resize = "uint8, tf1 bilinear 299x299 (no half-pixel centres), (x-128)/128"
+    resize = FID_PROTOCOLS["ttur"]
     feature_dim = FEATURE_DIM
 
-    def __init__(self, weights=None, batch_size=50, state_dict=None):
+    def __init__(self, weights=None, batch_size=50, state_dict=None, protocol="ttur"):
+        self.fid_protocol = check_fid_protocol(protocol)
+        self.resize = FID_PROTOCOLS[protocol]
         self.model = build_inception_fid()
         if state_dict is None:
             weights = weights or default_weights()
@@ -293,8 +398,13 @@ class InceptionFID(extractor_base.FeatureExtractor):
         load_torch_state_dict(self.model, state_dict)
         super().__init__(state_dict_hash(state_dict), batch_size)
 
+    @property
+    def protocol(self):
+        """The base protocol plus `fid_protocol`, the reference implementation's name."""
+        return {**super().protocol, "fid_protocol": self.fid_protocol}
+
     def forward(self, batch):
-        return self.model(preprocess(batch), training=False)
+        return self.model(preprocess(batch, self.fid_protocol), training=False)
 
 
 def _check_graph_file(path):

@@ -33,7 +33,20 @@ def precision_recall(real, fake, k=3):
 
     Precision: the fraction of fake samples inside at least one real sample's
     k-NN ball (distance `<=` radius); recall: the fraction of real samples
-    inside at least one fake sample's k-NN ball.
+    inside at least one fake sample's k-NN ball. A ball's radius is the
+    distance to the k-th nearest other sample of its own set (the sample
+    itself is neighbour 0).
+
+    Tie rule: a sample exactly on a radius is inside (`<=`), as in the
+    official code (kynkaat/improved-precision-and-recall-metric,
+    `ManifoldEstimator.evaluate`: `distance <= radius`, the radius taken at
+    index k of `np.partition` of the row, the point itself at index 0). The
+    `prdc` package's precision and recall use `<` instead; the two differ only
+    for samples exactly on a radius (duplicated samples, discrete features; a
+    point with k copies has radius 0, so `<=` still counts its copies). The
+    official code compares squared float32 distances, these are Euclidean in
+    float64: the same order, but near-ties can fall either way by rounding in
+    either code.
 
     Returns:
         `(precision, recall)`.
@@ -52,6 +65,11 @@ def density_coverage(real, fake, k=5):
     Density: the mean number of real k-NN balls (distance `<` radius) that
     contain each fake sample, divided by k. Coverage: the fraction of real
     samples whose k-NN ball contains at least one fake sample.
+
+    Tie rule: strictly inside (`<`), as the `prdc` package (`compute_prdc`)
+    compares, so a fake sample exactly on a radius is not counted; the
+    radius is, as there, the (k+1)-th smallest distance of the row with the
+    point itself among them (`get_kth_value(k=nearest_k + 1)`).
 
     Returns:
         `(density, coverage)`.
