@@ -45,3 +45,26 @@ def test_scaled_centers_are_the_modes_of_the_scaled_samples(name):
     # Gaussian radii in 2-D: none of 500 beyond 5 std (P = exp(-12.5) each).
     assert distances.max() < 5 * std
     assert std == toy.centers(name)[1] / toy.scale(name)
+
+
+@pytest.mark.parametrize("name", toy.MIXTURES)
+def test_high_quality_is_strictly_within_three_standard_deviations(name):
+    means, std = toy.centers(name)
+    angles = np.linspace(0, 2 * np.pi, len(means), endpoint=False) + 0.3
+    directions = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    inside = data.toy_metrics((means + 2.9 * std * directions) / toy.scale(name), name)
+    assert inside["high_quality"] == 1.0 and inside["modes"] == len(means)
+    assert inside["counts"] == [1] * len(means)
+    outside = data.toy_metrics((means + 3.1 * std * directions) / toy.scale(name), name)
+    assert outside["high_quality"] == 0.0 and outside["modes"] == 0
+    assert outside["reverse_kl"] == float("inf")
+
+
+def test_reverse_kl_is_log_modes_minus_pacgans_entropy():
+    means, std = toy.centers("ring8")
+    points = means[[0, 0, 0, 1]] / toy.scale("ring8")
+    metrics = data.toy_metrics(points, "ring8")
+    assert metrics["counts"] == [3, 1, 0, 0, 0, 0, 0, 0] and metrics["modes"] == 2
+    q = np.array([0.75, 0.25])
+    np.testing.assert_allclose(metrics["reverse_kl"], np.log(8) + np.sum(q * np.log(q)))
+    assert data.toy_metrics(points, "ring8", min_samples_per_mode=2)["modes"] == 1
