@@ -79,7 +79,7 @@ def write_stats(args):
     from keras_gen.metrics import extractors
 
     check_dataset_name(args.dataset, text=False, command="keras-gen stats")
-    extractor = extractors.get(args.extractor)
+    extractor = _extractor(args, "keras-gen stats")
     dataset, info = data.load(
         args.dataset, split=args.split, batch_size=500, shuffle=False, data_dir=args.data_dir
     )
@@ -100,6 +100,18 @@ def write_stats(args):
     if stats.held_out is not None:
         print(f"Held-out reference point: {_reference_line(stats.held_out)}")
     return 0
+
+
+def _extractor(args, command):
+    """`--extractor` with `--fid-protocol`, which only the inception extractor has."""
+    from keras_gen.metrics import extractors
+
+    if args.fid_protocol != "ttur" and args.extractor != "inception":
+        raise UsageError(
+            f"{command}: --fid-protocol {args.fid_protocol} chooses the input handling of "
+            f"--extractor inception; --extractor {args.extractor} has only the default (ttur)."
+        )
+    return extractors.get(args.extractor, fid_protocol=args.fid_protocol)
 
 
 def _held_out_split(args):
@@ -146,9 +158,10 @@ def evaluate(args):
 
     chosen = [m.strip() for m in args.metrics.split(",") if m.strip()]
     args.model_file = records.resolve_model_file(args.model_file, "keras-gen evaluate")
+    extractor = _extractor(args, "keras-gen evaluate")
     model = saving.load_model(args.model_file)
     results, protocol = metrics.evaluate_model(
-        model, args.reference, args.extractor, metrics=chosen, num_samples=args.num, seed=args.seed
+        model, args.reference, extractor, metrics=chosen, num_samples=args.num, seed=args.seed
     )
     held_out = metrics.FeatureStats.load(args.reference).held_out
     if args.json:

@@ -236,6 +236,7 @@ def _add_stats(commands):
         default="mnist",
         help="inception needs its weights, see keras-gen weights (default: %(default)s)",
     )
+    _add_fid_protocol(stats)
     stats.add_argument("--num", type=positive_int, help="number of images (default: all)")
     stats.add_argument("--out", default="stats.npz", help="(default: %(default)s)")
     stats.add_argument("--data-dir", help="tensorflow-datasets data directory")
@@ -265,10 +266,24 @@ def _add_evaluate(commands):
     evaluate.add_argument(
         "--extractor", choices=EXTRACTORS, default="mnist", help="(default: %(default)s)"
     )
+    _add_fid_protocol(evaluate)
     evaluate.add_argument(
         "--json",
         action="store_true",
         help="print the metrics, their protocol and the held-out reference point as JSON",
+    )
+
+
+def _add_fid_protocol(parser):
+    from keras_gen.metrics.inception import FID_PROTOCOLS
+
+    parser.add_argument(
+        "--fid-protocol",
+        choices=list(FID_PROTOCOLS),
+        default="ttur",
+        help="whose input handling --extractor inception reproduces: ttur (TTUR, "
+        "torch-fidelity), pytorch_fid or clean (clean-fid); statistics of different protocols "
+        "refuse to compare; see docs/metrics.md (default: %(default)s)",
     )
 
 
