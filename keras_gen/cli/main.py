@@ -109,6 +109,12 @@ def _add_train(commands):
         help=f"latent size (default: {recipes.by_value('latent_dim')}; the other models have "
         "no latent vector)",
     )
+    train.add_argument(
+        "--pack",
+        type=positive_int,
+        help="PacGAN packing of the unconditional GANs: the discriminator judges N samples at "
+        "once; the batch size must be divisible by N times the replicas (default: 1)",
+    )
     train.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     train.add_argument("--logdir", help="output directory (default: runs/<model>-<timestamp>)")
     train.add_argument(

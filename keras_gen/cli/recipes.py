@@ -219,15 +219,27 @@ def compile_model(model, name, jit_compile="auto"):
     return model
 
 
-def build_model(cls, name, data_shape, num_classes=None, latent_dim=None, seed=0):
+def build_model(cls, name, data_shape, num_classes=None, latent_dim=None, seed=0, pack=None):
     """An uncompiled model of the recipe `name` for data of `data_shape`.
 
     The variational models of images use the Bernoulli likelihood (on
     binarized data, see `binarize`), those of vectors the Gaussian one.
     Language models read their length from the recipe and ignore `data_shape`.
+    `pack` (PacGAN packing, `GAN(pack=...)`) is for the adversarial recipes,
+    those with `TWO_OPTIMIZERS`; None leaves the model's default.
+
+    Raises:
+        ValueError: for a `pack` given to a recipe without a discriminator.
     """
     recipe = RECIPES[name]
     kwargs = dict(recipe.model_kwargs)
+    if pack is not None:
+        if recipe.optimizers != TWO_OPTIMIZERS:
+            raise ValueError(
+                "`pack` packs a discriminator's inputs (PacGAN) and applies to the "
+                f"adversarial models only. Received: pack={pack!r} for {name!r}"
+            )
+        kwargs["pack"] = pack
     if recipe.text is not None:
         return cls(seed=seed, **kwargs)
     if recipe.labelled:

@@ -311,6 +311,7 @@ def build_or_restore(args, recipe, run, data):
             getattr(data.info, "num_classes", None),
             args.latent_dim,
             args.seed,
+            pack=args.pack,
         )
         recipes.compile_model(model, args.model, jit_compile=False if args.no_jit else "auto")
     return model, 0

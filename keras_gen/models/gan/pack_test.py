@@ -230,3 +230,15 @@ def test_packed_gan_trains_on_ring8():
     assert all(np.isfinite(v[-1]) for v in history.values())
     assert not np.array_equal(before[0], model.discriminator.get_weights()[0])
     assert model.generate(16, seed=0).shape == (16, 2)
+
+
+def test_cli_pack_reaches_the_model():
+    from keras_gen.cli import main, recipes
+
+    assert main.build_parser().parse_args(["train", "gan", "--pack", "4"]).pack == 4
+    assert main.build_parser().parse_args(["train", "gan"]).pack is None
+    assert recipes.build_model(models.WGANGP, "wgan_gp", (2,), pack=4).pack == 4
+    assert recipes.build_model(models.GAN, "gan", (2,)).pack == 1
+    testing.expect_value_error(
+        lambda: recipes.build_model(models.VAE, "vae", (2,), pack=2), "pack=2", "'vae'"
+    )
