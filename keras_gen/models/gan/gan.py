@@ -598,7 +598,6 @@ class PackContext:
     def __init__(self, batch, pack):
         self.local_size = batch.local_size // pack
         self.global_size = batch.global_size // pack
-        self.offset = batch.offset // pack
 
     def mean(self, per_pack):
         """Sum over the local packs divided by the global number of packs."""
