@@ -1,10 +1,13 @@
 """Screenshots of TensorBoard views from headless Chromium, over the DevTools protocol.
 
-TensorBoard's pages are a JavaScript application: Chromium's own `--screenshot`
-flag captures before the image cards have loaded. This helper drives Chromium
-through `--remote-debugging-pipe` (JSON messages on file descriptors 3 and 4,
-so nothing beyond the standard library and the browser is needed), waits until
-the view's content is drawn, and only then captures.
+TensorBoard's pages are a JavaScript application. Chromium's own `--screenshot`
+flag captures after a fixed time, drawn or not, and cannot touch the settings
+that are not in the URL (outlier clipping, the HParams columns). This helper
+drives Chromium through `--remote-debugging-pipe` (JSON messages on file
+descriptors 3 and 4, so nothing beyond the standard library, Pillow and the
+browser is needed), arranges the view, waits until its charts, images or
+tables are drawn, and only then captures; a view that never draws is an error
+instead of a picture of a spinner.
 
 Usage:
     python scripts/tensorboard_screenshot.py --url http://127.0.0.1:6006 \
@@ -80,11 +83,14 @@ VIEWS = {
           deepAll('vaadin-grid-cell-content', deepAll('tf-hparams-table-view')[0]).length > 0
         """,
         # All hyperparameters do not fit beside the metrics: show the chosen
-        # ones (COLUMNS) and every metric.
+        # ones (COLUMNS) and every metric (TensorBoard leaves some unticked).
         "prepare": """
           for (const box of deepAll('paper-checkbox.hparam-checkbox')) {
             const wanted = COLUMNS.includes(box.textContent.trim());
             if (box.checked !== wanted) box.click();
+          }
+          for (const box of deepAll('paper-checkbox.metric-checkbox')) {
+            if (!box.checked) box.click();
           }
         """,
     },
@@ -273,7 +279,7 @@ def parse_args(argv):
     parser.add_argument("--max-bytes", type=int, default=300_000)
     parser.add_argument(
         "--hparams-columns",
-        default="model,dataset,model.loss,model.discriminator_steps,model.latent_dim",
+        default="model,dataset",
         help="hyperparameters shown as columns in the hparams view (comma-separated)",
     )
     return parser.parse_args(argv)

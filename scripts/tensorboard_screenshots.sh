@@ -9,7 +9,8 @@
 # (scripts/tensorboard_screenshot.py). Writes tensorboard_{scalars,images,hparams,text}.png.
 # Needs: the keras_gen virtual environment (.venv, or keras-gen and tensorboard on PATH)
 # and Chromium (`apt-get install chromium`; another binary with CHROMIUM=...).
-# Set KEEP_RUNS=1 to keep the temporary directory. Takes about four minutes on two CPU cores.
+# Set KEEP_RUNS=1 to keep the temporary directory. Takes about three and a half minutes on two
+# busy CPU cores.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -91,7 +92,7 @@ shot() {
 # Six charts (d_fake, d_loss, d_real, fid, g_loss, gradient_penalty): three rows.
 shot scalars --height 1100
 shot images
-# All hyperparameters do not fit beside the metrics: three columns, the page at 70 %.
-shot hparams --zoom 0.7 --hparams-columns model,dataset,model.discriminator_steps
+# Every hyperparameter would not fit beside the six metrics: two columns, the page at 70 %.
+shot hparams --zoom 0.7 --hparams-columns model,dataset
 # The run record and final metrics of the DCGAN run, in one grid.
-shot text --run-filter "^dcgan-demo$" --tag-filter "final_metrics|run_record" --height 1400
+shot text --run-filter "^dcgan-demo$" --tag-filter "final_metrics|run_record" --height 1300
