@@ -12,11 +12,15 @@ What hides what (measured with TensorFlow 2.21 on a CPU machine with a CUDA runt
 while they load, before absl logging is initialised (`WARNING: All log messages before
 absl::InitializeLog() ...`, `oneDNN custom operations are on`, `Could not find cuda drivers`, once
 per library that carries them); set after the import it changes nothing. So this module sets
-`TF_CPP_MIN_LOG_LEVEL=2` (what TensorFlow logs at ERROR during a run still shows) and, for the
-start-up only (the import and the device discovery, which logs the cuInit error), passes stderr
+`TF_CPP_MIN_LOG_LEVEL=3` and, for the start-up only (the import and the device discovery, which logs the cuInit error), passes stderr
 through a filter that drops the C++ logger's INFO, WARNING and ERROR lines. FATAL lines and
 everything else go through unchanged. The filter is a child process, so a start-up that aborts
 still gets its last lines printed.
+
+Why 3 and not 2 (ERROR lines shown): the README's first command, `keras-gen train dcgan`, logged
+`E0000 ... meta_optimizer.cc:967] remapper failed: INVALID_ARGUMENT: Mutation::Apply error ...`
+in epoch 21 of 30 (2026-12-02): Grappler skipping one graph rewrite, harmless, but alarming to a
+user. Errors that matter reach the user as Python exceptions with tracebacks, which level 3 keeps.
 
 `keras-gen --tf-logs COMMAND ...`, or an explicit `TF_CPP_MIN_LOG_LEVEL` in the environment,
 turns all of this off: TensorFlow then logs as it would anywhere else.
@@ -102,7 +106,7 @@ def main(argv=None):
     if wants_tf_logs(argv) or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
         from keras_gen.cli.main import main as run
     else:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         with startup_lines_hidden():
             import tensorflow as tf
 
