@@ -194,3 +194,17 @@ def test_the_run_ends_by_saying_where_to_look(gan_run):
     assert name in last[0] and "run.json" in last[0] and "2 PNG pictures" in last[0]
     assert "tensorboard --logdir" in last[1] and name in last[1]
     assert last[2].split(":", 1)[1].split()[:2] == ["keras-gen", "sample"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "vae", "--pack", "2"], "vae has none. Received: --pack 2"),
+        (["train", "acgan", "--pack", "2"], "acgan has none. Received: --pack 2"),
+        (["train", "gan", "--pack", "3"], "Received: --batch-size 64 --pack 3"),
+    ],
+)
+def test_pack_flags_the_model_cannot_use_are_usage_errors(tmp_path, argv, message):
+    code, _, err = _in_process(tmp_path, *argv)
+    assert code == 2 and message in err
+    assert not (tmp_path / "runs").exists()  # refused before anything is written

@@ -96,7 +96,23 @@ def check_flags(args, recipe):
             f"{PROG}: --fid-every measures images; {args.model} does not generate them"
             + (" (it logs val_bits_per_byte on the test split instead)." if recipe.text else ".")
         )
+    _check_pack(args, recipe)
     check_dataset_name(dataset_name(args, recipe), text=recipe.text is not None, command=PROG)
+
+
+def _check_pack(args, recipe):
+    if not getattr(args, "pack", None):
+        return
+    if recipe.optimizers != recipes.TWO_OPTIMIZERS or recipe.labelled:
+        raise UsageError(
+            f"{PROG}: --pack packs the discriminator's inputs of an unconditional GAN (PacGAN); "
+            f"{args.model} has none. Received: --pack {args.pack}"
+        )
+    if args.batch_size % args.pack:
+        raise UsageError(
+            f"{PROG}: --batch-size must be a multiple of --pack (each pack holds --pack "
+            f"samples). Received: --batch-size {args.batch_size} --pack {args.pack}"
+        )
 
 
 def dataset_name(args, recipe):
