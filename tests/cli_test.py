@@ -233,6 +233,7 @@ DERIVED = {
     ("train", "--epochs"),
     ("train", "--latent-dim"),
     ("sample", "--max-length"),
+    ("train", "--pack"),
 }
 
 
@@ -289,6 +290,8 @@ def test_help_shows_the_defaults_of_the_classes_it_calls():
     assert grid_samples == str(
         inspect.signature(callbacks.ImageGridCallback).parameters["num_samples"].default
     )
+    pack = _shown_default(_help_entries("train")["--pack"])
+    assert pack == str(inspect.signature(models.GAN).parameters["pack"].default)
     max_length = _shown_default(_help_entries("sample")["--max-length"])
     for cls in (models.GPT, models.TransformerXL):
         assert max_length == str(inspect.signature(cls.generate).parameters["max_length"].default)

@@ -116,6 +116,14 @@ def _add_train(commands):
         "once; the batch size must be divisible by N times the replicas (default: 1)",
     )
     train.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    _add_run_flags(train)
+    _add_data_flags(train)
+    _add_picture_flags(train)
+    _add_fid_flags(train)
+
+
+def _add_run_flags(train):
+    """Where and how the run goes: directory, strategy, precision, XLA, resume, output."""
     train.add_argument("--logdir", help="output directory (default: runs/<model>-<timestamp>)")
     train.add_argument(
         "--strategy",
@@ -144,9 +152,6 @@ def _add_train(commands):
         choices=(0, 1, 2),
         help="0: silent, 1: progress bar, 2: one line per epoch (default: 1 in a terminal, else 2)",
     )
-    _add_data_flags(train)
-    _add_picture_flags(train)
-    _add_fid_flags(train)
 
 
 def _add_picture_flags(train):
