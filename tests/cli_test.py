@@ -340,6 +340,16 @@ def test_a_flag_the_model_has_no_use_for_is_a_usage_error(tmp_path):
     assert code == 2 and "images" in err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [["stats", "--out", "s.npz"], ["evaluate", __file__, "--reference", __file__]],
+    ids=["stats", "evaluate"],
+)
+def test_a_fid_protocol_for_the_mnist_extractor_is_a_usage_error(argv):
+    code, _, err = _in_process(*argv, "--extractor", "mnist", "--fid-protocol", "clean")
+    assert code == 2 and "clean" in err
+
+
 def test_an_error_inside_training_keeps_its_traceback(tmp_path, monkeypatch):
     from keras_gen import models
 
