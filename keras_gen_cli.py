@@ -8,14 +8,14 @@ script starts here, before anything imports TensorFlow, and `import keras_gen` s
 
 What hides what (measured with TensorFlow 2.21 on a CPU machine with a CUDA runtime but no GPU):
 `TF_CPP_MIN_LOG_LEVEL` set before the import hides what TensorFlow logs once it runs (1: the
-`cpu_feature_guard` notice, 3: `failed call to cuInit`) but none of the lines its libraries write
-while they load, before absl logging is initialised (`WARNING: All log messages before
-absl::InitializeLog() ...`, `oneDNN custom operations are on`, `Could not find cuda drivers`, once
-per library that carries them); set after the import it changes nothing. So this module sets
-`TF_CPP_MIN_LOG_LEVEL=3` and, for the start-up only (the import and the device discovery, which logs the cuInit error), passes stderr
-through a filter that drops the C++ logger's INFO, WARNING and ERROR lines. FATAL lines and
-everything else go through unchanged. The filter is a child process, so a start-up that aborts
-still gets its last lines printed.
+`cpu_feature_guard` notice, 3: `failed call to cuInit`) but none of the lines its libraries
+write while they load, before absl logging is initialised (`WARNING: All log messages before
+absl::InitializeLog() ...`, `oneDNN custom operations are on`, `Could not find cuda drivers`,
+once per library that carries them); set after the import it changes nothing. So this module
+sets `TF_CPP_MIN_LOG_LEVEL=3` and, for the start-up only (the import and the device discovery,
+which logs the cuInit error), passes stderr through a filter that drops the C++ logger's INFO,
+WARNING and ERROR lines. FATAL lines and everything else go through unchanged. The filter is a
+child process, so a start-up that aborts still gets its last lines printed.
 
 Why 3 and not 2 (ERROR lines shown): the README's first command, `keras-gen train dcgan`, logged
 `E0000 ... meta_optimizer.cc:967] remapper failed: INVALID_ARGUMENT: Mutation::Apply error ...`
