@@ -165,6 +165,8 @@ def resolve_model_file(target, command, runs=RUNS):
         return target
     directory = target
     if not os.path.isdir(target):
+        if target.endswith(".keras") or os.sep in target:
+            raise UsageError(f"{command}: no such file or run directory: {target}")
         if target not in models.MODELS:
             raise UsageError(
                 f"{command}: Expected a .keras file, a run directory or a model name "
