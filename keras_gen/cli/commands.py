@@ -160,10 +160,12 @@ def evaluate(args):
     args.model_file = records.resolve_model_file(args.model_file, "keras-gen evaluate")
     extractor = _extractor(args, "keras-gen evaluate")
     model = saving.load_model(args.model_file)
-    results, protocol = metrics.evaluate_model(
-        model, args.reference, extractor, metrics=chosen, num_samples=args.num, seed=args.seed
+    evaluate_samples = metrics.SampleMetrics(
+        args.reference, extractor, chosen, num_samples=args.num, seed=args.seed
     )
-    held_out = metrics.FeatureStats.load(args.reference).held_out
+    results, protocol = evaluate_samples(model)
+    # The statistics file is read once: its held-out point comes from the loaded stats.
+    held_out = evaluate_samples.reference_stats().held_out
     if args.json:
         report = {"metrics": results, "protocol": protocol, "held_out": held_out}
         print(json.dumps(report, indent=1, sort_keys=True))
