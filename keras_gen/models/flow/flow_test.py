@@ -1,0 +1,252 @@
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from sklearn.datasets import make_moons
+
+from keras_gen import testing
+from keras_gen.models.flow import Glow, RealNVP
+from keras_gen.models.flow import layers as flow_layers
+
+
+def _moons(n=256):
+    return make_moons(n, noise=0.05, random_state=0)[0].astype("float32")
+
+
+def _pixels(n=16, shape=(4, 4, 1), seed=0):
+    levels = np.random.default_rng(seed).integers(0, 256, (n, *shape))
+    return (levels / 127.5 - 1.0).astype("float32")
+
+
+def _jacobian_log_det(function, x):
+    """log |det df/dx| per example by automatic differentiation, float64."""
+    x = tf.constant(x, "float64")
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reshape(function(tf.cast(x, "float32")), [x.shape[0], -1])
+        y = tf.cast(y, "float64")
+    jacobian = tape.batch_jacobian(y, x)
+    jacobian = tf.reshape(jacobian, [x.shape[0], y.shape[1], -1])
+    return np.linalg.slogdet(jacobian.numpy())[1]
+
+
+def _random_step_weights(step, seed=0):
+    """Non-zero weights everywhere, so no part of a log-determinant is trivially 0."""
+    rng = np.random.default_rng(seed)
+    for weight in step.trainable_weights:
+        weight.assign(0.3 * rng.normal(size=weight.shape).astype("float32"))
+
+
+def _flow_models():
+    return [
+        RealNVP(data_shape=(4,), num_coupling_layers=3, hidden_dim=8, seed=0),
+        RealNVP(data_shape=(4, 4, 1), num_coupling_layers=1, hidden_dim=4, levels=1, seed=0),
+        Glow(data_shape=(4,), levels=1, steps_per_level=2, hidden_channels=8, seed=0),
+        Glow(data_shape=(4, 4, 1), levels=2, steps_per_level=1, hidden_channels=4, seed=0),
+    ]
+
+
+@pytest.mark.parametrize(
+    "step, shape",
+    [
+        (flow_layers.ActNorm(), (3, 2, 2, 3)),
+        (flow_layers.InvertibleLinear(seed=1), (3, 2, 2, 3)),
+        (flow_layers.InvertibleLinear(seed=1), (3, 4)),
+        (flow_layers.AffineCoupling((4,), "halves", parity=1, hidden=8), (3, 4)),
+        (flow_layers.AffineCoupling((2, 2, 2), "checkerboard", hidden=4), (3, 2, 2, 2)),
+        (flow_layers.AffineCoupling((2, 2, 4), "channel", parity=1, hidden=4), (3, 2, 2, 4)),
+    ],
+)
+def test_each_step_log_det_equals_the_jacobian_and_inverse_undoes_it(step, shape):
+    x = np.random.default_rng(0).normal(size=shape).astype("float32")
+    step.build((None, *shape[1:]))
+    _random_step_weights(step)
+    y, log_det = step.forward(tf.constant(x))
+    np.testing.assert_allclose(
+        log_det.numpy(), _jacobian_log_det(lambda v: step.forward(v)[0], x), atol=1e-4
+    )
+    np.testing.assert_allclose(step.inverse(y).numpy(), x, atol=1e-5)
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_model_log_density_is_the_prior_plus_the_jacobian_log_det(index):
+    model = _flow_models()[index]
+    for step in model.flow_steps:
+        _random_step_weights(step, seed=len(step.name))
+    shape = model.data_shape
+    y = 0.3 * np.random.default_rng(1).normal(size=(2, *shape)).astype("float32")
+    z, _ = model.forward(tf.constant(y))
+    z = z.numpy().astype("float64")
+    prior = -0.5 * (z**2).sum(axis=1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
+    expected = prior + _jacobian_log_det(lambda v: model.forward(v)[0], y)
+    np.testing.assert_allclose(model.log_density(tf.constant(y)).numpy(), expected, atol=1e-3)
+
+
+def test_image_likelihood_counts_pixels_in_0_256_and_bits_per_dim_follow():
+    model = Glow(data_shape=(4, 4, 1), levels=1, steps_per_level=1, hidden_channels=4, seed=0)
+    x = _pixels(4)
+    noise = np.full(x.shape, 0.25, "float32")
+    y = ((x + 1.0) * 127.5 + 0.25) / 256 - 0.5
+    expected = model.log_density(tf.constant(y)).numpy() - 16 * math.log(256)
+    np.testing.assert_allclose(model.data_log_likelihood(x, noise).numpy(), expected, rtol=1e-6)
+    log_p = model.log_prob(x, seed=3)
+    assert model.bits_per_dim(x, seed=3) == pytest.approx(-log_p.mean() / (16 * math.log(2)))
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_decode_inverts_encode(index):
+    model = _flow_models()[index]
+    for step in model.flow_steps:
+        _random_step_weights(step, seed=len(step.name))
+    x = _pixels(5, model.data_shape) if model.images else _moons(5)[:, [0, 1, 0, 1]]
+    z = model.encode(x)
+    assert z.shape == (5, model.latent_dim)
+    np.testing.assert_allclose(model.decode(z), x, atol=1e-4)
+
+
+def test_fit_initialises_actnorm_from_the_first_batch_once():
+    x = _moons(64) * 3.0 + 5.0
+    model = RealNVP(data_shape=(2,), num_coupling_layers=2, hidden_dim=8, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(0.0))
+    model.fit(x, batch_size=32, epochs=1, verbose=0)
+    first = model.flow_steps[0]
+    out, _ = first.forward(tf.constant(x[:32]))
+    np.testing.assert_allclose(out.numpy().mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(out.numpy().std(axis=0), 1.0, atol=1e-4)
+    bias = first.bias.numpy().copy()
+    model.fit(x[32:] + 10.0, batch_size=32, epochs=1, verbose=0)
+    np.testing.assert_array_equal(first.bias.numpy(), bias)
+
+
+def test_training_raises_the_held_out_likelihood_of_moons():
+    train, test = _moons(1024), make_moons(256, noise=0.05, random_state=1)[0].astype("float32")
+    model = RealNVP(data_shape=(2,), num_coupling_layers=4, hidden_dim=32, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    before = model.log_prob(test).mean()
+    model.fit(train, batch_size=128, epochs=15, verbose=0)
+    after = model.log_prob(test).mean()
+    # A 2-D standard normal fit of moons gives about -2.2 nats; the flow does much better.
+    assert after > before + 0.5 and after > -1.5, (before, after)
+
+
+def test_generate_is_seeded_traced_once_and_scaled_by_temperature():
+    model = RealNVP(data_shape=(4,), num_coupling_layers=2, hidden_dim=8, seed=0)
+    np.testing.assert_array_equal(model.generate(6, seed=2), model.generate(6, seed=2))
+    cold = model.generate(400, seed=1, temperature=0.1)
+    hot = model.generate(400, seed=1, temperature=1.0)
+    assert cold.std() < 0.3 * hot.std()
+    testing.assert_traced_once(
+        model, lambda: model.generate(3, seed=0), lambda: model.generate(7, seed=1, batch_size=4)
+    )
+
+
+def test_image_samples_lie_in_minus_one_one():
+    model = Glow(data_shape=(4, 4, 1), levels=2, steps_per_level=1, hidden_channels=4, seed=0)
+    samples = model.generate(8, seed=0, temperature=3.0)
+    assert samples.shape == (8, 4, 4, 1)
+    assert samples.min() >= -1.0 and samples.max() <= 1.0
+
+
+@pytest.mark.parametrize("cls", [RealNVP, Glow])
+def test_save_load_continues_training(cls, tmp_path):
+    kwargs = dict(levels=1, steps_per_level=1, hidden_channels=4) if cls is Glow else {}
+    if cls is RealNVP:
+        kwargs = dict(num_coupling_layers=1, hidden_dim=4, levels=1)
+    model = cls(data_shape=(4, 4, 1), seed=0, **kwargs)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    x = _pixels(16)
+    model.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    loaded = testing.assert_save_load_continues_training(
+        model, lambda m: m.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0), tmp_path
+    )
+    np.testing.assert_allclose(loaded.encode(x), model.encode(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("images", [False, True])
+def test_two_replicas_make_the_update_of_one_device(images):
+    x = _pixels(8) if images else _moons(8)
+
+    def build():
+        if images:
+            model = Glow(
+                data_shape=(4, 4, 1), levels=1, steps_per_level=1, hidden_channels=4, seed=0
+            )
+        else:
+            model = RealNVP(data_shape=(2,), num_coupling_layers=2, hidden_dim=8, seed=0)
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+        return model
+
+    testing.assert_replicas_match_one_device(
+        build, lambda m: m.fit(x, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    )
+
+
+def test_xla_and_no_xla_take_the_same_step_on_vectors():
+    # Vectors draw no noise. Images do, and TensorFlow's stateless draws differ
+    # between XLA and no XLA for the same seed (docs/models/flow.md), so their
+    # steps are equal in distribution only.
+    x = _moons(64)
+    results = []
+    for jit_compile in (False, True):
+        model = Glow(data_shape=(2,), levels=1, steps_per_level=2, hidden_channels=8, seed=0)
+        model.compile(optimizer=keras.optimizers.SGD(0.01), jit_compile=jit_compile)
+        history = model.fit(x, batch_size=32, epochs=1, shuffle=False, verbose=0)
+        results.append((history.history["loss"][0], model.get_weights()))
+    (loss_a, weights_a), (loss_b, weights_b) = results
+    assert loss_a == pytest.approx(loss_b, rel=1e-5)
+    for a, b in zip(weights_a, weights_b):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_log_dets_stay_float32_under_mixed_precision():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = Glow(data_shape=(4, 4, 1), levels=1, steps_per_level=1, hidden_channels=4, seed=0)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        history = model.fit(_pixels(8), batch_size=8, epochs=1, verbose=0)
+        coupling = model.flow_steps[2]
+        assert coupling.network.compute_dtype == "bfloat16"
+        _, log_det = model.forward(tf.constant(_pixels(2)))
+        assert log_det.dtype == tf.float32
+        assert np.isfinite(history.history["loss"][0])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_a_bad_batch_changes_no_weight():
+    model = Glow(data_shape=(4, 4, 1), levels=1, steps_per_level=1, hidden_channels=4, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    good = _pixels(8)
+    model.fit(good, batch_size=8, epochs=1, verbose=0)
+    before = [w.copy() for w in model.get_weights()]
+    bad = tf.data.Dataset.from_tensor_slices(good * 3.0).batch(8)
+    testing.expect_value_error(
+        lambda: model.fit(bad, epochs=1, verbose=0), "[-1, 1]", "x in [-3, 3]"
+    )
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "build, names",
+    [
+        (lambda: RealNVP(data_shape=(6, 6, 1), levels=2), ("levels=2", "(6, 6, 1)")),
+        (lambda: RealNVP(data_shape=(1,)), ("data_shape=(1,)",)),
+        (lambda: Glow(data_shape=(2,), levels=2), ("levels=2",)),
+        (lambda: Glow(data_shape=(4, 4, 1), steps_per_level=0), ("steps_per_level",)),
+        (lambda: RealNVP(data_shape=(2,), hidden_dim=-1), ("hidden_dim",)),
+        (lambda: flow_layers.AffineCoupling((2,), "diagonal"), ("mask='diagonal'",)),
+    ],
+)
+def test_bad_constructor_arguments_raise_value_errors_naming_them(build, names):
+    testing.expect_value_error(build, *names)
+
+
+def test_bad_call_arguments_raise_value_errors_naming_them():
+    model = RealNVP(data_shape=(2,), num_coupling_layers=1, hidden_dim=4, seed=0)
+    testing.expect_value_error(lambda: model.generate(2, temperature=0), "temperature=0")
+    testing.expect_value_error(lambda: model.decode(np.zeros((2, 3))), "z with shape (2, 3)")
+    testing.expect_value_error(lambda: model.log_prob(np.zeros((2, 3))), "x with shape (2, 3)")
+    testing.expect_value_error(lambda: model.generate(2, steps=3), "steps")
