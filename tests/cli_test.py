@@ -233,6 +233,7 @@ DERIVED = {
     ("train", "--epochs"),
     ("train", "--latent-dim"),
     ("sample", "--max-length"),
+    ("sample", "--temperature"),
     ("train", "--pack"),
 }
 
@@ -295,6 +296,13 @@ def test_help_shows_the_defaults_of_the_classes_it_calls():
     max_length = _shown_default(_help_entries("sample")["--max-length"])
     for cls in (models.GPT, models.TransformerXL):
         assert max_length == str(inspect.signature(cls.generate).parameters["max_length"].default)
+    from keras_gen.cli import recipes
+
+    temperature = " ".join(_help_entries("sample")["--temperature"].split())
+    assert f"greedy (default: {recipes.TEXT_TEMPERATURE})" in temperature
+    for cls in (models.RealNVP, models.Glow):
+        default = inspect.signature(cls.generate).parameters["temperature"].default
+        assert f"latents (default: {default})" in temperature
 
 
 def test_weights_where_names_both_files(tmp_path):

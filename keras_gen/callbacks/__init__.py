@@ -2,6 +2,7 @@
 that resume."""
 
 from keras_gen.callbacks.backup import Backup
+from keras_gen.callbacks.bits_per_dim import BitsPerDim
 from keras_gen.callbacks.image_grid import ImageGridCallback, ReconstructionGridCallback
 from keras_gen.callbacks.metrics import (
     FIDCallback,

@@ -31,7 +31,7 @@ def _continue_prompt(args, model, name):
     kwargs = {} if args.max_length is None else {"max_length": args.max_length}
     text = model.generate(
         args.prompt,
-        temperature=args.temperature,
+        temperature=recipes.TEXT_TEMPERATURE if args.temperature is None else args.temperature,
         top_k=args.top_k,
         top_p=args.top_p,
         seed=args.seed,
@@ -61,6 +61,15 @@ def _write_grid(args, model, recipe):
         kwargs["labels"] = np.resize(np.array(args.labels), args.num)
     if args.steps is not None:
         kwargs["steps"] = args.steps
+    if args.temperature is not None:
+        if not recipe.latent_temperature:
+            raise UsageError(
+                f"keras-gen sample: --temperature is for language models and flows; "
+                f"{args.model_file} holds a {type(model).__name__}."
+            )
+        if args.temperature == 0:
+            raise UsageError("keras-gen sample: a flow's --temperature must be > 0.")
+        kwargs["temperature"] = args.temperature
     samples = model.generate(args.num, seed=args.seed, **kwargs)
     picture = images.picture(samples)
     if picture is None:
@@ -216,6 +225,7 @@ DATASET_DESCRIPTIONS = {
     "digits": "scikit-learn's 1,797 8x8 digits",
     "grid25": "25 Gaussians on a 5x5 grid (std 0.05)",
     "ring8": "8 Gaussians on a circle of radius 2 (std 0.02)",
+    "moons": "scikit-learn's two moons (noise 0.05), scaled into [-1, 1]",
     "stacked_mnist": "three mnist5k digits as the channels of one 28x28x3 image (1,000 modes)",
 }
 

@@ -35,6 +35,18 @@ def signature_default(function, name):
     return inspect.signature(function).parameters[name].default
 
 
+def flow_generate_default(name):
+    """`generate`'s default of `name` over the recipes with `latent_temperature` (the flows)."""
+    from keras_gen import models
+
+    values = {
+        signature_default(models.get(model).generate, name)
+        for model, recipe in recipes.RECIPES.items()
+        if recipe.latent_temperature
+    }
+    return "; ".join(str(value) for value in sorted(values))
+
+
 def text_generate_default(name):
     """`generate`'s default of `name` over the language models, e.g. `"100"` (or per model)."""
     from keras_gen import models
@@ -219,8 +231,9 @@ def _add_sample(commands):
     sample.add_argument(
         "--temperature",
         type=non_negative_float,
-        default=0.8,
-        help="language models: sampling temperature, 0: greedy (default: %(default)s)",
+        help=f"language models: sampling temperature, 0: greedy (default: "
+        f"{recipes.TEXT_TEMPERATURE}); flows: standard deviation of the latents "
+        f"(default: {flow_generate_default('temperature')})",
     )
     sample.add_argument(
         "--top-k", type=positive_int, help="language models: sample among the k likeliest bytes"

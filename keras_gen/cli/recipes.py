@@ -19,6 +19,8 @@ SAMPLE_GRID, RECONSTRUCTION_GRID, TEXT_SAMPLES = (
 )
 #: Metrics a recipe can log during training.
 FID = "fid"
+#: `keras-gen sample --temperature` of a language model when none is given.
+TEXT_TEMPERATURE = 0.8
 #: Compile arguments of a model with one optimizer, and of a GAN.
 ONE_OPTIMIZER = ("optimizer",)
 TWO_OPTIMIZERS = ("generator_optimizer", "discriminator_optimizer")
@@ -65,6 +67,10 @@ class Recipe:
         interpolates: the reconstruction grid also shows latent interpolations.
         metrics: metrics it can log during training (`FID` for `--fid-every`).
         sampling_steps: whether `generate` takes `steps=` (`keras-gen sample --steps`).
+        latent_temperature: whether `generate` takes `temperature=`, the latents'
+            standard deviation (`keras-gen sample --temperature`).
+        validates: fit also evaluates the loss on the dataset's test split each
+            epoch (`val_loss`, for a flow `val_bits_per_dim`: held-out likelihood).
     """
 
     optimizer: dict
@@ -83,6 +89,8 @@ class Recipe:
     interpolates: bool = False
     metrics: tuple = ()
     sampling_steps: bool = False
+    latent_temperature: bool = False
+    validates: bool = False
 
     @property
     def text_length(self):
@@ -176,6 +184,27 @@ RECIPES = {
         network=_small_unet,
         metrics=(FID,),
         sampling_steps=True,
+    ),
+    # Flows maximise the exact log-likelihood (docs/models/flow.md): RealNVP's default data is
+    # the two moons, Glow's the mnist5k digits (dequantized, bits per dimension).
+    "realnvp": Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=30,
+        family="flow",
+        model_kwargs=dict(num_coupling_layers=4, hidden_dim=64, levels=2),
+        default_dataset="moons",
+        latent_temperature=True,
+        validates=True,
+        metrics=(FID,),
+    ),
+    "glow": Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=30,
+        family="flow",
+        model_kwargs=dict(levels=2, steps_per_level=4, hidden_channels=64),
+        latent_temperature=True,
+        validates=True,
+        metrics=(FID,),
     ),
     "gpt": _language_model(
         "sequence_length", False, sequence_length=128, num_layers=4, hidden_dim=128

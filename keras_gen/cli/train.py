@@ -44,7 +44,7 @@ class TrainingData:
         info: its `DatasetInfo` (samples) or `TextInfo` (text).
         description: a few words for the start-up line.
         fingerprint: `records.fingerprint` of the unshuffled training split.
-        validation: the test split of a language model, or None.
+        validation: the test split (language models, recipes that `validate`), or None.
         preview: `(images, labels)` for the reconstruction grid, or None.
     """
 
@@ -275,7 +275,22 @@ def _load_samples(args, recipe):
     description = f"{info.num_examples} examples of shape {info.shape}"
     unshuffled, _ = load(batch_size=500, shuffle=False, binarize=binarize)
     fingerprint = records.fingerprint(unshuffled)
-    return TrainingData(name, dataset, info, description, fingerprint, preview=preview)
+    validation = None
+    if recipe.validates:
+        validation = _test_split(load, name, args.batch_size, binarize)
+    return TrainingData(
+        name, dataset, info, description, fingerprint, validation=validation, preview=preview
+    )
+
+
+def _test_split(load, name, batch_size, binarize):
+    """The dataset's test split for `validation_data`, or None when it has none (a directory)."""
+    if os.path.isdir(name):  # a directory is one split: it would validate on the training data
+        return None
+    try:
+        return load(split="test", batch_size=batch_size, shuffle=False, binarize=binarize)[0]
+    except (ValueError, FileNotFoundError):
+        return None
 
 
 def _check_samples(args, recipe, name, info):

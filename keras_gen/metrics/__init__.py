@@ -8,6 +8,7 @@ from keras_gen.metrics.inception import InceptionFID, KerasInceptionV3
 from keras_gen.metrics.likelihood import (
     bits_per_dimension,
     evidence_lower_bound,
+    held_out_bits_per_dim,
     importance_weighted_log_likelihoods,
     log_likelihood,
 )

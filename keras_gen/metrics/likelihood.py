@@ -151,3 +151,27 @@ def _log_weights_function(model, k):
 def bits_per_dimension(log_likelihood_nats, data_shape):
     """Converts a log-likelihood in nats per example to bits per dimension (lower is better)."""
     return -float(log_likelihood_nats) / (math.prod(data_shape) * math.log(2.0))
+
+
+def held_out_bits_per_dim(model, data, num_importance_samples=100, seed=0):
+    """Bits per dimension of held-out `data` for a flow or a variational model (lower is better).
+
+    A flow (`RealNVP`, `Glow`): `model.bits_per_dim(data, seed)`, exact for
+    vectors and, for images, of the pixels in [0, 256)^D under one uniform
+    dequantization draw. A `VAE` or `VQVAE`: the importance-weighted bound
+    `log_likelihood(model, data, num_importance_samples=K)` in bits per
+    dimension, a bound on the data the model was trained on (binarized images
+    for the Bernoulli likelihood), so comparable with a flow only on the same data.
+
+    Args:
+        model: a trained flow or variational model.
+        data: samples `(n, *data_shape)`, or a `tf.data.Dataset` of them.
+        num_importance_samples: K of the variational bound (unused for flows).
+        seed: int seed of the dequantization noise or the posterior draws.
+    """
+    if isinstance(data, tf.data.Dataset):
+        data = np.concatenate([np.asarray(batch) for batch in data])
+    if hasattr(model, "bits_per_dim"):
+        return model.bits_per_dim(data, seed=seed)
+    nats = log_likelihood(model, data, num_importance_samples=num_importance_samples, seed=seed)
+    return bits_per_dimension(nats, model.data_shape)

@@ -1,6 +1,7 @@
 """Training processes: each a `keras.Model` trained with `fit()`."""
 
 from keras_gen.models.diffusion import DiffusionModel
+from keras_gen.models.flow import FlowModel, Glow, RealNVP
 from keras_gen.models.gan import ACGAN, DCGAN, GAN, LSGAN, SNGAN, WGANGP, ConditionalGAN
 from keras_gen.models.text import GPT, TransformerXL
 from keras_gen.models.vae import VAE, VQVAE, BetaVAE, ConditionalVAE
@@ -18,6 +19,8 @@ MODELS = {
     "conditional_vae": ConditionalVAE,
     "vq_vae": VQVAE,
     "diffusion": DiffusionModel,
+    "realnvp": RealNVP,
+    "glow": Glow,
     "gpt": GPT,
     "transformer_xl": TransformerXL,
 }

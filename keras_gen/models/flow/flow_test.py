@@ -234,7 +234,7 @@ def test_a_bad_batch_changes_no_weight():
     [
         (lambda: RealNVP(data_shape=(6, 6, 1), levels=2), ("levels=2", "(6, 6, 1)")),
         (lambda: RealNVP(data_shape=(1,)), ("data_shape=(1,)",)),
-        (lambda: Glow(data_shape=(2,), levels=2), ("levels=2",)),
+        (lambda: Glow(data_shape=(1,)), ("data_shape=(1,)",)),
         (lambda: Glow(data_shape=(4, 4, 1), steps_per_level=0), ("steps_per_level",)),
         (lambda: RealNVP(data_shape=(2,), hidden_dim=-1), ("hidden_dim",)),
         (lambda: flow_layers.AffineCoupling((2,), "diagonal"), ("mask='diagonal'",)),

@@ -24,7 +24,7 @@ class Glow(flow_model.FlowModel):
     Args:
         data_shape: `(D,)` with D >= 2, or `(H, W, C)` in [-1, 1] with H and W
             divisible by `2 ** levels`.
-        levels: levels of an image flow (must be 1 for vectors).
+        levels: levels of an image flow; ignored for vectors (one level).
         steps_per_level: flow steps per level (Glow: K).
         hidden_channels: width of the coupling networks (Glow: 512).
         seed: seed of the initial weights, the dequantization noise and `generate`.
@@ -56,11 +56,6 @@ class Glow(flow_model.FlowModel):
                 shape = shape if last else (*shape[:-1], shape[-1] - shape[-1] // 2)
         else:
             realnvp.check_vector(self.data_shape)
-            if self.num_levels != 1:
-                raise ValueError(
-                    f"A Glow over vectors has one level (there is nothing to squeeze). "
-                    f"Received: levels={levels} with data_shape={self.data_shape}"
-                )
             self.add_level(False, self._steps(self.data_shape, "halves"), False)
         self.finish_building()
 
