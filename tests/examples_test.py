@@ -30,6 +30,8 @@ def test_there_is_an_example_per_model():
         "diffusion_mnist",
         "gpt_pydoc",
         "transformer_xl_pydoc",
+        "realnvp_moons",
+        "glow_mnist",
     ):
         assert f"train_{stem}.py" in names
 
