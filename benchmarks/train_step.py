@@ -6,7 +6,7 @@ optimizers through `fit()` three ways: the keras-io style hand-written
 `train_step` without XLA, the same with `jit_compile=True`, and
 `keras_gen.models.DCGAN` compiled with its defaults (`jit_compile="auto"`).
 `--mode families` times every family's command-line recipe (DCGAN, VAE,
-VQ-VAE, diffusion, GPT, Transformer-XL) with and without XLA, in float32 and
+VQ-VAE, diffusion, GPT, Transformer-XL, Glow on mnist5k, RealNVP on moons) with and without XLA, in float32 and
 `mixed_bfloat16`. The sides of each comparison are timed in alternating
 rounds in one process, so that machine noise hits them alike; medians and
 their ratios are printed.
@@ -160,6 +160,8 @@ FAMILIES = {
     "diffusion": ("diffusion", "mnist5k", 64, 10),
     "gpt": ("gpt", "pydoc", 32, 20),
     "transformer_xl": ("transformer_xl", "pydoc", 32, 20),
+    "glow": ("glow", "mnist5k", 64, 20),
+    "realnvp": ("realnvp", "moons", 64, 40),
 }
 
 
