@@ -68,3 +68,16 @@ def test_reverse_kl_is_log_modes_minus_pacgans_entropy():
     q = np.array([0.75, 0.25])
     np.testing.assert_allclose(metrics["reverse_kl"], np.log(8) + np.sum(q * np.log(q)))
     assert data.toy_metrics(points, "ring8", min_samples_per_mode=2)["modes"] == 1
+
+
+def test_mixture_entropy_is_log_modes_plus_a_gaussians_for_separated_modes():
+    import numpy as np
+
+    from keras_gen.data import toy
+
+    for name, modes in (("grid25", 25), ("ring8", 8)):
+        _, std = toy.scaled_centers(name)
+        # Modes 40+ standard deviations apart barely overlap: H = log K + log(2 pi e std^2).
+        expected = np.log(modes) + np.log(2 * np.pi * np.e * std**2)
+        value, error = toy.entropy(name, num_samples=20_000, seed=3)
+        assert abs(value - expected) < 4 * error + 1e-3, (name, value, expected)
