@@ -169,8 +169,10 @@ def held_out_bits_per_dim(model, data, num_importance_samples=100, seed=0):
         num_importance_samples: K of the variational bound (unused for flows).
         seed: int seed of the dequantization noise or the posterior draws.
     """
-    if isinstance(data, tf.data.Dataset):
-        data = np.concatenate([np.asarray(batch) for batch in data])
+    if isinstance(data, tf.data.Dataset):  # batches of samples, or of (samples, labels)
+        data = np.concatenate(
+            [np.asarray(b[0] if isinstance(b, (tuple, list)) else b) for b in data]
+        )
     if hasattr(model, "bits_per_dim"):
         return model.bits_per_dim(data, seed=seed)
     nats = log_likelihood(model, data, num_importance_samples=num_importance_samples, seed=seed)

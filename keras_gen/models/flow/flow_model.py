@@ -195,11 +195,64 @@ class FlowModel(base.LatentGenerativeModel):
             if factor_out:
                 y = y[..., y.shape[-1] // 2 :]
 
+    def compile(self, optimizer=None, **kwargs):
+        """`GenerativeModel.compile`; under `mixed_float16` the optimizer scales the loss.
+
+        Keras adds loss scaling for a model whose own policy is
+        `mixed_float16`; a flow's own policy is float32 (its networks follow
+        the global one), so it wraps the optimizer itself.
+        """
+        if optimizer is not None and any(
+            getattr(getattr(step, "network", None), "compute_dtype", None) == "float16"
+            for step in self.flow_steps
+        ):
+            optimizer = base.loss_scaled(keras.optimizers.get(optimizer))
+        super().compile(optimizer, **kwargs)
+
     def fit(self, x=None, y=None, *args, **kwargs):
-        """`GenerativeModel.fit`, after initialising the ActNorms from the first batch of `x`."""
+        """`GenerativeModel.fit`, after initialising the ActNorms from the first batch of `x`.
+
+        The first batch is checked before it initialises anything (shape,
+        float dtype, finite values, the [-1, 1] range of images): a bad one
+        raises ValueError and leaves the model as it was.
+
+        Raises:
+            ValueError: for bad data, or `x` other than an array or a `tf.data.Dataset`.
+        """
         self.check_compiled()
-        self.initialize(_first_batch(x, kwargs.get("batch_size")))
+        if isinstance(x, np.ndarray):
+            self._check_arrays(x, y)
+        self.initialize(self._checked_first_batch(x, kwargs.get("batch_size")))
         return super().fit(x, y, *args, **kwargs)
+
+    def _checked_first_batch(self, x, batch_size):
+        """The first batch of `fit`'s `x` (a dataset's first element, an array's first rows), checked."""
+        if isinstance(x, tf.data.Dataset):
+            if x.cardinality() == 0:
+                raise ValueError("The training dataset is empty. Received: x with no batch")
+            first = next(iter(x))
+            first = np.asarray(first[0] if isinstance(first, (tuple, list)) else first)
+        elif isinstance(x, np.ndarray):
+            first = x[: batch_size or 32]
+        else:
+            raise ValueError(
+                f"{type(self).__name__}.fit() takes a numpy array or a tf.data.Dataset (its "
+                f"first batch initialises ActNorm). Received: x of type {type(x).__name__}"
+            )
+        if tuple(first.shape[1:]) != self.data_shape or not np.issubdtype(first.dtype, np.floating):
+            raise ValueError(
+                f"The training data must be float samples of shape {self.data_shape}. "
+                f"Received: x with batches of shape {first.shape} and dtype {first.dtype}"
+            )
+        if not np.all(np.isfinite(first)):
+            raise ValueError("The training data must be finite. Received: x with NaN or inf")
+        expected = self.data_range()
+        if expected is not None and (first.min() < -1 - 1e-3 or first.max() > 1 + 1e-3):
+            raise ValueError(
+                f"{type(self).__name__} models images in [-1, 1] (x / 127.5 - 1 for 8-bit "
+                f"pixels). Received: x in [{first.min():.4g}, {first.max():.4g}]"
+            )
+        return first
 
     def _noise(self, stream):
         return self.draw(
@@ -255,9 +308,8 @@ class FlowModel(base.LatentGenerativeModel):
     def jit_inference(self):
         """Whether `log_prob`, `bits_per_dim`, `encode` and `decode` run compiled with XLA.
 
-        By default for vectors only: `benchmarks/flow_log_prob.py` measured XLA
-        1.9x faster for RealNVP on 2-d points and 0.9x for Glow on 28x28
-        images (docs/benchmarks.md). Settable.
+        By default for vectors only, as `benchmarks/flow_log_prob.py` measures
+        (docs/benchmarks.md). Settable; not saved with the model.
         """
         return getattr(self, "_jit_inference", not self.images)
 
@@ -362,14 +414,3 @@ class FlowModel(base.LatentGenerativeModel):
 
     def get_config(self):
         return {**super().get_config(), "data_shape": self.data_shape, "seed": self.seed}
-
-
-def _first_batch(x, batch_size):
-    """The first batch of `fit`'s `x`: a dataset's first element or the first rows of an array."""
-    if isinstance(x, tf.data.Dataset):
-        first = next(iter(x))
-        first = first[0] if isinstance(first, (tuple, list)) else first
-        return np.asarray(first)
-    if x is None:
-        raise ValueError("fit() needs training data. Received: x=None")
-    return np.asarray(x)[: batch_size or 32]

@@ -84,6 +84,20 @@ def test_model_log_density_is_the_prior_plus_the_jacobian_log_det(index):
     np.testing.assert_allclose(model.log_density(tf.constant(y)).numpy(), expected, atol=1e-3)
 
 
+def test_dequantization_maps_the_pixel_bins_onto_minus_half_half():
+    model = Glow(data_shape=(4, 4, 1), levels=1, steps_per_level=1, hidden_channels=4, seed=0)
+    black, white = np.full((1, 4, 4, 1), -1.0, "float32"), np.ones((1, 4, 4, 1), "float32")
+    zeros, almost_one = np.zeros(black.shape, "float32"), np.full(black.shape, 0.999, "float32")
+    # Pixel 0 with u = 0 is the bottom of [0, 256); pixel 255 with u -> 1 its top.
+    np.testing.assert_allclose(model.to_flow_space(black, zeros).numpy(), -0.5, atol=1e-6)
+    np.testing.assert_allclose(
+        model.to_flow_space(white, almost_one).numpy(), 0.5 - 0.001 / 256, atol=1e-6
+    )
+    # Bin centres come back to the pixels.
+    centres = model.to_flow_space(_pixels(2))
+    np.testing.assert_allclose(model.from_flow_space(centres).numpy(), _pixels(2), atol=1e-6)
+
+
 def test_image_likelihood_counts_pixels_in_0_256_and_bits_per_dim_follow():
     model = Glow(data_shape=(4, 4, 1), levels=1, steps_per_level=1, hidden_channels=4, seed=0)
     x = _pixels(4)
@@ -136,6 +150,54 @@ def test_fit_initialises_actnorm_from_the_first_batch_once():
     bias = first.bias.numpy().copy()
     model.fit(x[32:] + 10.0, batch_size=32, epochs=1, verbose=0)
     np.testing.assert_array_equal(first.bias.numpy(), bias)
+
+
+def test_every_actnorm_of_a_multiscale_flow_normalises_its_input_on_the_first_batch():
+    model = Glow(data_shape=(8, 8, 1), levels=2, steps_per_level=2, hidden_channels=4, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(0.0))
+    x = _pixels(32, (8, 8, 1))
+    model.fit(x, batch_size=32, epochs=1, verbose=0)
+    y, checked = model.to_flow_space(x), 0
+    for squeeze, steps, factor_out in model.levels:
+        y = flow_layers.squeeze(y) if squeeze else y
+        for step in steps:
+            y, _ = step.forward(y)
+            if isinstance(step, flow_layers.ActNorm):
+                values = y.numpy().reshape(-1, y.shape[-1])
+                np.testing.assert_allclose(values.mean(axis=0), 0.0, atol=1e-4)
+                np.testing.assert_allclose(values.std(axis=0), 1.0, atol=1e-3)
+                checked += 1
+        y = y[..., y.shape[-1] // 2 :] if factor_out else y
+    assert checked == 4
+
+
+def test_a_bad_first_batch_initialises_nothing():
+    model = Glow(data_shape=(4, 4, 1), levels=1, steps_per_level=1, hidden_channels=4, seed=0)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    before = [w.copy() for w in model.get_weights()]
+    bad = tf.data.Dataset.from_tensor_slices(_pixels(8) * 3.0).batch(8)
+    testing.expect_value_error(lambda: model.fit(bad, epochs=1, verbose=0), "x in [-3")
+    testing.expect_value_error(
+        lambda: model.fit(np.full((8, 4, 4, 1), np.nan, "float32"), verbose=0), "finite"
+    )
+    testing.expect_value_error(
+        lambda: model.fit(iter([_pixels(8)]), verbose=0), "tf.data.Dataset", "list_iterator"
+    )
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert float(model.flow_steps[0].initialized.numpy()) == 0.0
+
+
+def test_mixed_float16_scales_the_loss():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = RealNVP(data_shape=(2,), num_coupling_layers=1, hidden_dim=4, seed=0)
+        model.compile(optimizer=keras.optimizers.Adam(1e-3))
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        history = model.fit(_moons(64), batch_size=32, epochs=1, verbose=0)
+        assert np.isfinite(history.history["loss"][0])
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
 
 
 def test_training_raises_the_held_out_likelihood_of_moons():
@@ -255,6 +317,7 @@ def test_a_bad_batch_changes_no_weight():
     "build, names",
     [
         (lambda: RealNVP(data_shape=(6, 6, 1), levels=2), ("levels=2", "(6, 6, 1)")),
+        (lambda: RealNVP(data_shape=(4, 4, 1), levels=2), (">= 8", "levels=2")),
         (lambda: RealNVP(data_shape=(1,)), ("data_shape=(1,)",)),
         (lambda: Glow(data_shape=(1,)), ("data_shape=(1,)",)),
         (lambda: Glow(data_shape=(4, 4, 1), steps_per_level=0), ("steps_per_level",)),

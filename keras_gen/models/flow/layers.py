@@ -88,12 +88,15 @@ class InvertibleLinear(keras.layers.Layer):
         permutation, lower, upper = scipy.linalg.lu(rotation)
         diagonal = np.diag(upper)
         self.permutation = self.add_weight(
-            shape=(channels, channels), trainable=False, name="permutation"
+            shape=(channels, channels), trainable=False, initializer="zeros", name="permutation"
         )
-        self.sign = self.add_weight(shape=(channels,), trainable=False, name="sign")
-        self.lower = self.add_weight(shape=(channels, channels), name="lower")
-        self.upper = self.add_weight(shape=(channels, channels), name="upper")
-        self.log_s = self.add_weight(shape=(channels,), name="log_s")
+        # Zeros, then the decomposition: no initializer draws from the random state.
+        self.sign = self.add_weight(
+            shape=(channels,), initializer="zeros", trainable=False, name="sign"
+        )
+        self.lower = self.add_weight(shape=(channels, channels), initializer="zeros", name="lower")
+        self.upper = self.add_weight(shape=(channels, channels), initializer="zeros", name="upper")
+        self.log_s = self.add_weight(shape=(channels,), initializer="zeros", name="log_s")
         self.permutation.assign(permutation)
         self.sign.assign(np.sign(diagonal))
         self.lower.assign(np.tril(lower, -1))

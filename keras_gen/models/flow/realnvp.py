@@ -24,7 +24,8 @@ class RealNVP(flow_model.FlowModel):
 
     Args:
         data_shape: `(D,)` with D >= 2, or `(H, W, C)` in [-1, 1] with H and W
-            divisible by `2 ** levels`.
+            divisible by `2 ** levels` and at least `2 ** (levels + 1)` (the
+            last checkerboard couplings need 2x2 positions).
         num_coupling_layers: couplings per mask kind (and scale, for images).
         hidden_dim: width of the coupling networks (units or channels).
         levels: scales of an image flow (squeezes); ignored for vectors.
@@ -51,6 +52,13 @@ class RealNVP(flow_model.FlowModel):
         self._step_seed = self.seed * 1000
         if self.images:
             check_divisible(self.data_shape, self.num_levels)
+            if min(self.data_shape[:2]) < 2 ** (self.num_levels + 1):
+                raise ValueError(
+                    f"RealNVP's last checkerboard couplings need at least 2x2 positions after "
+                    f"{self.num_levels} squeezes: height and width must be >= "
+                    f"{2 ** (self.num_levels + 1)}. Received: data_shape={self.data_shape}, "
+                    f"levels={levels}"
+                )
             self._image_levels()
         else:
             check_vector(self.data_shape)
