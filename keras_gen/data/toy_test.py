@@ -81,3 +81,17 @@ def test_mixture_entropy_is_log_modes_plus_a_gaussians_for_separated_modes():
         expected = np.log(modes) + np.log(2 * np.pi * np.e * std**2)
         value, error = toy.entropy(name, num_samples=20_000, seed=3)
         assert abs(value - expected) < 4 * error + 1e-3, (name, value, expected)
+
+
+def test_moons_load_as_a_built_in_dataset_in_minus_one_one():
+    import numpy as np
+
+    from keras_gen import data
+
+    sizes = {}
+    for split in ("train", "test"):
+        dataset, info = data.load("moons", split=split, batch_size=5000, shuffle=False)
+        points = np.concatenate(list(dataset.as_numpy_iterator()))
+        assert info.shape == (2,) and points.min() >= -1.0 and points.max() <= 1.0
+        sizes[split] = len(points)
+    assert sizes == {"train": 25_000, "test": 2_500}
