@@ -308,8 +308,9 @@ class FlowModel(base.LatentGenerativeModel):
     def jit_inference(self):
         """Whether `log_prob`, `bits_per_dim`, `encode` and `decode` run compiled with XLA.
 
-        By default for vectors only, as `benchmarks/flow_log_prob.py` measures
-        (docs/benchmarks.md). Settable; not saved with the model.
+        By default for vectors only, as a first (loaded-machine) run of
+        `benchmarks/flow_log_prob.py` suggested (docs/models/flow.md). Settable;
+        not saved with the model.
         """
         return getattr(self, "_jit_inference", not self.images)
 
