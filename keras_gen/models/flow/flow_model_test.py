@@ -45,6 +45,16 @@ def _flow_models():
         RealNVP(data_shape=(4, 4, 1), num_coupling_layers=1, hidden_dim=4, levels=1, seed=0),
         Glow(data_shape=(4,), levels=1, steps_per_level=2, hidden_channels=8, seed=0),
         Glow(data_shape=(4, 4, 1), levels=2, steps_per_level=1, hidden_channels=4, seed=0),
+        RealNVP(data_shape=(4,), num_coupling_layers=3, hidden_dim=8, coupling="spline", seed=0),
+        Glow(
+            data_shape=(4, 4, 1),
+            levels=1,
+            steps_per_level=2,
+            hidden_channels=4,
+            coupling="spline",
+            num_bins=4,
+            seed=0,
+        ),
     ]
 
 
@@ -57,6 +67,12 @@ def _flow_models():
         (flow_layers.AffineCoupling((4,), "halves", parity=1, hidden=8), (3, 4)),
         (flow_layers.AffineCoupling((2, 2, 2), "checkerboard", hidden=4), (3, 2, 2, 2)),
         (flow_layers.AffineCoupling((2, 2, 4), "channel", parity=1, hidden=4), (3, 2, 2, 4)),
+        # Normal inputs with tail_bound 1 fall inside the splines and in their identity tails.
+        (
+            flow_layers.SplineCoupling((4,), "halves", 1, num_bins=5, tail_bound=1.0, hidden=8),
+            (6, 4),
+        ),
+        (flow_layers.SplineCoupling((2, 2, 4), "channel", num_bins=3, hidden=4), (3, 2, 2, 4)),
     ],
 )
 def test_each_step_log_det_equals_the_jacobian_and_inverse_undoes_it(step, shape):
@@ -70,7 +86,7 @@ def test_each_step_log_det_equals_the_jacobian_and_inverse_undoes_it(step, shape
     np.testing.assert_allclose(step.inverse(y).numpy(), x, atol=1e-5)
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(6))
 def test_model_log_density_is_the_prior_plus_the_jacobian_log_det(index):
     model = _flow_models()[index]
     for step in model.flow_steps:
@@ -82,6 +98,35 @@ def test_model_log_density_is_the_prior_plus_the_jacobian_log_det(index):
     prior = -0.5 * (z**2).sum(axis=1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
     expected = prior + _jacobian_log_det(lambda v: model.forward(v)[0], y)
     np.testing.assert_allclose(model.log_density(tf.constant(y)).numpy(), expected, atol=1e-3)
+
+
+def test_a_spline_starts_as_the_identity_and_matches_its_closed_form_on_one_bin():
+    step = flow_layers.SplineCoupling((2,), "halves", num_bins=4, hidden=4)
+    step.build((None, 2))
+    x = np.array([[0.3, -2.0], [0.1, 5.0]], "float32")
+    y, log_det = step.forward(tf.constant(x))
+    np.testing.assert_allclose(y.numpy(), x, atol=1e-6)
+    np.testing.assert_allclose(log_det.numpy(), 0.0, atol=1e-6)
+    # Two bins on [-1, 1]: knots at x = -1, 0, 1 and y = -1, about -0.5, 1, inner slope 2;
+    # eq. 4 of Durkan et al. at x = 0.5 (xi = 1/2, s = about 3/2, d = 2 and 1).
+    raw_w = np.zeros((1, 2), "float32")
+    raw_h = np.log(np.array([[1.0, 3.0]], "float32"))  # softmax -> 0.25, 0.75
+    d_raw = np.array([[math.log(math.expm1(2.0 - 1e-3)) - flow_layers.DERIVATIVE_OFFSET]])
+    y, log_det = flow_layers.rational_quadratic_spline(
+        tf.constant([0.5]), raw_w, raw_h, d_raw.astype("float32"), tail_bound=1.0
+    )
+    heights = (1e-3 + (1 - 2e-3) * np.array([0.25, 0.75])) * 2.0
+    s, d0, d1, xi = heights[1] / 1.0, 2.0, 1.0, 0.5
+    expected = (
+        -1.0
+        + heights[0]
+        + heights[1] * (s * xi**2 + d0 * xi * (1 - xi)) / (s + (d1 + d0 - 2 * s) * xi * (1 - xi))
+    )
+    np.testing.assert_allclose(y.numpy(), [expected], rtol=1e-5)
+    x_back = flow_layers.rational_quadratic_spline(
+        y, raw_w, raw_h, d_raw.astype("float32"), tail_bound=1.0, inverse=True
+    )
+    np.testing.assert_allclose(x_back.numpy(), [0.5], atol=1e-6)
 
 
 def test_dequantization_maps_the_pixel_bins_onto_minus_half_half():
@@ -109,7 +154,7 @@ def test_image_likelihood_counts_pixels_in_0_256_and_bits_per_dim_follow():
     assert model.bits_per_dim(x, seed=3) == pytest.approx(-log_p.mean() / (16 * math.log(2)))
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(6))
 def test_decode_inverts_encode(index):
     model = _flow_models()[index]
     for step in model.flow_steps:
@@ -120,12 +165,16 @@ def test_decode_inverts_encode(index):
     np.testing.assert_allclose(model.decode(z), x, atol=1e-4)
 
 
-@pytest.mark.parametrize("cls", [RealNVP, Glow])
-def test_a_trained_2d_density_integrates_to_one(cls):
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        (RealNVP, dict(num_coupling_layers=4, hidden_dim=16)),
+        (RealNVP, dict(num_coupling_layers=2, hidden_dim=16, coupling="spline")),
+        (Glow, dict(steps_per_level=3, hidden_channels=16)),
+    ],
+)
+def test_a_trained_2d_density_integrates_to_one(cls, kwargs):
     x = _moons(512) * 0.5
-    kwargs = dict(num_coupling_layers=4, hidden_dim=16) if cls is RealNVP else {}
-    if cls is Glow:
-        kwargs = dict(steps_per_level=3, hidden_channels=16)
     model = cls(data_shape=(2,), seed=0, **kwargs)
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     model.fit(x, batch_size=128, epochs=5, verbose=0)
@@ -323,6 +372,9 @@ def test_a_bad_batch_changes_no_weight():
         (lambda: Glow(data_shape=(4, 4, 1), steps_per_level=0), ("steps_per_level",)),
         (lambda: RealNVP(data_shape=(2,), hidden_dim=-1), ("hidden_dim",)),
         (lambda: flow_layers.AffineCoupling((2,), "diagonal"), ("mask='diagonal'",)),
+        (lambda: RealNVP(data_shape=(2,), coupling="cubic"), ("coupling='cubic'",)),
+        (lambda: Glow(data_shape=(2,), coupling="spline", num_bins=1), ("num_bins=1",)),
+        (lambda: flow_layers.SplineCoupling((2,), "halves", tail_bound=0), ("tail_bound=0",)),
     ],
 )
 def test_bad_constructor_arguments_raise_value_errors_naming_them(build, names):

@@ -27,6 +27,9 @@ class Glow(flow_model.FlowModel):
         levels: levels of an image flow; ignored for vectors (one level).
         steps_per_level: flow steps per level (Glow: K).
         hidden_channels: width of the coupling networks (Glow: 512).
+        coupling: `"affine"` (Glow's) or `"spline"` (rational-quadratic
+            spline couplings, Durkan et al. 2019).
+        num_bins: bins of each spline (with `coupling="spline"`).
         seed: seed of the initial weights, the dequantization noise and `generate`.
 
     Example:
@@ -39,9 +42,18 @@ class Glow(flow_model.FlowModel):
     """
 
     def __init__(
-        self, data_shape, levels=2, steps_per_level=8, hidden_channels=128, seed=None, **kwargs
+        self,
+        data_shape,
+        levels=2,
+        steps_per_level=8,
+        hidden_channels=128,
+        coupling="affine",
+        num_bins=8,
+        seed=None,
+        **kwargs,
     ):
         super().__init__(data_shape, seed=seed, **kwargs)
+        self.coupling, self.num_bins = flow_layers.check_coupling(coupling, num_bins)
         self.num_levels = common.check_positive_int(levels, "levels")
         self.steps_per_level = common.check_positive_int(steps_per_level, "steps_per_level")
         self.hidden_channels = common.check_positive_int(hidden_channels, "hidden_channels")
@@ -66,8 +78,14 @@ class Glow(flow_model.FlowModel):
             steps.append(flow_layers.ActNorm())
             steps.append(flow_layers.InvertibleLinear(seed=self._step_seed))
             steps.append(
-                flow_layers.AffineCoupling(
-                    shape, mask, hidden=self.hidden_channels, seed=self._step_seed
+                flow_layers.make_coupling(
+                    self.coupling,
+                    shape,
+                    mask,
+                    0,
+                    self.hidden_channels,
+                    self._step_seed,
+                    self.num_bins,
                 )
             )
         return steps
@@ -78,4 +96,6 @@ class Glow(flow_model.FlowModel):
             "levels": self.num_levels,
             "steps_per_level": self.steps_per_level,
             "hidden_channels": self.hidden_channels,
+            "coupling": self.coupling,
+            "num_bins": self.num_bins,
         }

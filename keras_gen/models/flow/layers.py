@@ -12,8 +12,13 @@ outputs are cast to float32 before they touch the data).
   (Glow's invertible 1x1 convolution, section 3.2; for vectors a dense map).
 - `AffineCoupling`: `y = m * x + (1 - m) * (x * exp(s) + t)` with `s, t`
   computed from `m * x` (RealNVP, Dinh et al. 2017, eq. 9).
+- `SplineCoupling`: the masked-out entries through a monotone
+  rational-quadratic spline whose knots are computed from `m * x` (Neural
+  Spline Flows, Durkan et al. 2019, arXiv:1906.04032).
 - `checkerboard_mask`, `channel_mask`, `halves_mask`: the masks `m`.
 """
+
+import math
 
 import keras
 import numpy as np
@@ -156,9 +161,12 @@ class AffineCoupling(keras.layers.Layer):
         self.seed = common.check_positive_int(seed, "seed", minimum=0)
         self.network = self._network()
 
+    #: Network outputs per transformed channel: a log-scale and a shift.
+    params_per_channel = 2
+
     def _network(self):
         images = len(self.shape) == 3
-        outputs = 2 * self.shape[-1]
+        outputs = self.params_per_channel * self.shape[-1]
         layers = [keras.Input((*self.shape[:-1], 2 * self.shape[-1]))]
         for i in range(self.num_hidden_layers):
             initializer = keras.initializers.GlorotUniform(seed=self.seed * 16 + i)
@@ -215,6 +223,133 @@ class AffineCoupling(keras.layers.Layer):
         return mask * y + (1.0 - mask) * (y - shift) * tf.exp(-log_scale)
 
 
+@keras.saving.register_keras_serializable(package="keras_gen")
+class SplineCoupling(AffineCoupling):
+    """A masked coupling whose transform is a rational-quadratic spline (Durkan et al. 2019).
+
+    Each masked-out entry goes through its own monotone rational-quadratic
+    spline on `[-tail_bound, tail_bound]` with `num_bins` bins (section 3.1
+    of the paper); the bin widths, heights and inner knot derivatives come
+    from the network on `m * x`, the outer derivatives are 1, and outside
+    the interval the map is the identity (linear tails). The network's last
+    layer starts at zero, so every spline starts as the identity. Other
+    arguments as for `AffineCoupling`.
+
+    Args:
+        num_bins: bins of each spline (`3 * num_bins - 1` network outputs per channel).
+        tail_bound: half-width of the interval the spline covers.
+    """
+
+    def __init__(self, shape, mask, parity=0, num_bins=8, tail_bound=3.0, **kwargs):
+        self.num_bins = common.check_positive_int(num_bins, "num_bins", minimum=2)
+        if not (isinstance(tail_bound, (int, float)) and math.isfinite(tail_bound)) or (
+            tail_bound <= 0
+        ):
+            raise ValueError(
+                f"`tail_bound` must be a finite number > 0. Received: tail_bound={tail_bound!r}"
+            )
+        self.tail_bound = float(tail_bound)
+        super().__init__(shape, mask, parity=parity, **kwargs)
+
+    @property
+    def params_per_channel(self):
+        return 3 * self.num_bins - 1
+
+    def build(self, input_shape):
+        self.network.build((None, *self.shape[:-1], 2 * self.shape[-1]))
+
+    def get_config(self):
+        return {**super().get_config(), "num_bins": self.num_bins, "tail_bound": self.tail_bound}
+
+    def _knots(self, kept):
+        mask = tf.constant(self.mask)
+        raw = self.network(tf.concat([kept, tf.broadcast_to(mask, tf.shape(kept))], axis=-1))
+        raw = tf.cast(raw, "float32")
+        raw = tf.reshape(raw, tf.concat([tf.shape(kept), [self.params_per_channel]], axis=0))
+        return tf.split(raw, [self.num_bins, self.num_bins, self.num_bins - 1], axis=-1)
+
+    def forward(self, x):
+        mask = tf.constant(self.mask)
+        y, log_det = rational_quadratic_spline(x, *self._knots(mask * x), self.tail_bound)
+        y = mask * x + (1.0 - mask) * y
+        log_det = (1.0 - mask) * log_det
+        return y, tf.reduce_sum(tf.reshape(log_det, [tf.shape(x)[0], -1]), axis=1)
+
+    def inverse(self, y):
+        mask = tf.constant(self.mask)
+        x = rational_quadratic_spline(y, *self._knots(mask * y), self.tail_bound, inverse=True)
+        return mask * y + (1.0 - mask) * x
+
+
+#: Smallest bin width and height (as fractions of the interval) and knot derivative.
+MIN_BIN, MIN_DERIVATIVE = 1e-3, 1e-3
+#: softplus(DERIVATIVE_OFFSET) + MIN_DERIVATIVE == 1: a zero network output gives slope 1.
+DERIVATIVE_OFFSET = math.log(math.expm1(1.0 - MIN_DERIVATIVE))
+
+
+def _knot_positions(raw, tail_bound):
+    """Unnormalised bin sizes `(..., K)` to `K + 1` knot positions on `[-B, B]` and the K sizes."""
+    num_bins = raw.shape[-1]
+    sizes = MIN_BIN + (1.0 - MIN_BIN * num_bins) * tf.nn.softmax(raw, axis=-1)
+    knots = tf.concat([tf.zeros_like(raw[..., :1]), tf.cumsum(sizes, axis=-1)], axis=-1)
+    # The last knot is B exactly, whatever the rounding of the cumulative sum.
+    knots = tf.concat([knots[..., :-1], tf.ones_like(raw[..., :1])], axis=-1)
+    knots = (2.0 * knots - 1.0) * tail_bound
+    return knots, knots[..., 1:] - knots[..., :-1]
+
+
+def rational_quadratic_spline(
+    inputs, raw_widths, raw_heights, raw_derivatives, tail_bound, inverse=False
+):
+    """The monotone rational-quadratic spline of Durkan et al. 2019 (eqs. 4-6 and appendix A).
+
+    Args:
+        inputs: `x` (forward) or `y` (inverse), any shape `S`.
+        raw_widths, raw_heights: `S + (K,)` unnormalised bin widths and heights.
+        raw_derivatives: `S + (K - 1,)` unnormalised derivatives at the inner knots.
+        tail_bound: B; outside `[-B, B]` the spline is the identity.
+        inverse: compute `x` from `y`.
+
+    Returns:
+        forward: `(y, log |dy/dx|)`, both of shape `S`; inverse: `x`.
+    """
+    x_knots, widths = _knot_positions(raw_widths, tail_bound)
+    y_knots, heights = _knot_positions(raw_heights, tail_bound)
+    ones = tf.ones_like(raw_derivatives[..., :1])
+    derivatives = MIN_DERIVATIVE + tf.nn.softplus(raw_derivatives + DERIVATIVE_OFFSET)
+    derivatives = tf.concat([ones, derivatives, ones], axis=-1)
+    inside = tf.abs(inputs) < tail_bound
+    clipped = tf.clip_by_value(inputs, -tail_bound, tail_bound)
+    # The bin of each input: how many of the inner knots lie at or below it.
+    knots = y_knots if inverse else x_knots
+    num_bins = raw_widths.shape[-1]
+    below = tf.cast(clipped[..., None] >= knots[..., 1:-1], "int32")
+    pick = tf.one_hot(tf.reduce_sum(below, axis=-1), num_bins, dtype=inputs.dtype)
+
+    def at_bin(values):
+        return tf.reduce_sum(pick * values[..., :num_bins], axis=-1)
+
+    x_k, width, y_k, height = at_bin(x_knots), at_bin(widths), at_bin(y_knots), at_bin(heights)
+    d_k, d_k1 = at_bin(derivatives), at_bin(derivatives[..., 1:])
+    slope = height / width
+    curvature = d_k1 + d_k - 2.0 * slope
+    if inverse:
+        shifted = clipped - y_k
+        a = height * (slope - d_k) + shifted * curvature
+        b = height * d_k - shifted * curvature
+        c = -slope * shifted
+        root = tf.sqrt(tf.maximum(b * b - 4.0 * a * c, 0.0))
+        xi = 2.0 * c / (-b - root)
+        return tf.where(inside, xi * width + x_k, inputs)
+    xi = (clipped - x_k) / width
+    mixed = xi * (1.0 - xi)
+    denominator = slope + curvature * mixed
+    y = y_k + height * (slope * xi * xi + d_k * mixed) / denominator
+    derivative = slope * slope * (d_k1 * xi * xi + 2.0 * slope * mixed + d_k * (1.0 - xi) ** 2)
+    log_det = tf.math.log(derivative) - 2.0 * tf.math.log(denominator)
+    return tf.where(inside, y, inputs), tf.where(inside, log_det, 0.0)
+
+
 def checkerboard_mask(shape, parity=0):
     """Images `(H, W, C)`: 1 where `(row + column) % 2 == parity`, the same for every channel."""
     rows, columns = np.indices(shape[:2])
@@ -244,6 +379,23 @@ def squeeze(x):
 def unsqueeze(x):
     """The inverse of `squeeze`."""
     return tf.nn.depth_to_space(x, 2)
+
+
+COUPLINGS = ("affine", "spline")
+
+
+def check_coupling(coupling, num_bins):
+    """ValueError unless `coupling` is one of COUPLINGS and `num_bins` an int >= 2."""
+    if coupling not in COUPLINGS:
+        raise ValueError(f"`coupling` must be one of {COUPLINGS}. Received: coupling={coupling!r}")
+    return coupling, common.check_positive_int(num_bins, "num_bins", minimum=2)
+
+
+def make_coupling(coupling, shape, mask, parity, hidden, seed, num_bins=8):
+    """An `AffineCoupling` (`coupling="affine"`) or a `SplineCoupling` (`"spline"`)."""
+    if coupling == "spline":
+        return SplineCoupling(shape, mask, parity, num_bins=num_bins, hidden=hidden, seed=seed)
+    return AffineCoupling(shape, mask, parity, hidden=hidden, seed=seed)
 
 
 MASKS = {"halves": halves_mask, "checkerboard": checkerboard_mask, "channel": channel_mask}

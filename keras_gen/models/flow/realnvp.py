@@ -29,6 +29,10 @@ class RealNVP(flow_model.FlowModel):
         num_coupling_layers: couplings per mask kind (and scale, for images).
         hidden_dim: width of the coupling networks (units or channels).
         levels: scales of an image flow (squeezes); ignored for vectors.
+        coupling: `"affine"` (RealNVP's) or `"spline"`: rational-quadratic
+            spline couplings (Neural Spline Flows, Durkan et al. 2019), far
+            more expressive per layer on sharp, multimodal densities.
+        num_bins: bins of each spline (with `coupling="spline"`).
         seed: seed of the initial weights, the dequantization noise and `generate`.
 
     Example:
@@ -41,9 +45,18 @@ class RealNVP(flow_model.FlowModel):
     """
 
     def __init__(
-        self, data_shape, num_coupling_layers=4, hidden_dim=128, levels=2, seed=None, **kwargs
+        self,
+        data_shape,
+        num_coupling_layers=4,
+        hidden_dim=128,
+        levels=2,
+        coupling="affine",
+        num_bins=8,
+        seed=None,
+        **kwargs,
     ):
         super().__init__(data_shape, seed=seed, **kwargs)
+        self.coupling, self.num_bins = flow_layers.check_coupling(coupling, num_bins)
         self.num_coupling_layers = common.check_positive_int(
             num_coupling_layers, "num_coupling_layers"
         )
@@ -73,8 +86,14 @@ class RealNVP(flow_model.FlowModel):
             self._step_seed += 1
             steps.append(flow_layers.ActNorm())
             steps.append(
-                flow_layers.AffineCoupling(
-                    shape, mask, parity=i % 2, hidden=self.hidden_dim, seed=self._step_seed
+                flow_layers.make_coupling(
+                    self.coupling,
+                    shape,
+                    mask,
+                    i % 2,
+                    self.hidden_dim,
+                    self._step_seed,
+                    self.num_bins,
                 )
             )
         return steps
@@ -94,6 +113,8 @@ class RealNVP(flow_model.FlowModel):
             "num_coupling_layers": self.num_coupling_layers,
             "hidden_dim": self.hidden_dim,
             "levels": self.num_levels,
+            "coupling": self.coupling,
+            "num_bins": self.num_bins,
         }
 
 
