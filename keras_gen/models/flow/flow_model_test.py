@@ -123,10 +123,24 @@ def test_a_spline_starts_as_the_identity_and_matches_its_closed_form_on_one_bin(
         + heights[1] * (s * xi**2 + d0 * xi * (1 - xi)) / (s + (d1 + d0 - 2 * s) * xi * (1 - xi))
     )
     np.testing.assert_allclose(y.numpy(), [expected], rtol=1e-5)
+    # Eq. 5, the derivative, against automatic differentiation of eq. 4.
+    point = tf.constant([0.5])
+    with tf.GradientTape() as tape:
+        tape.watch(point)
+        value, log_det = flow_layers.rational_quadratic_spline(
+            point, raw_w, raw_h, d_raw.astype("float32"), tail_bound=1.0
+        )
+    np.testing.assert_allclose(log_det.numpy(), np.log(tape.gradient(value, point)), atol=1e-6)
     x_back = flow_layers.rational_quadratic_spline(
         y, raw_w, raw_h, d_raw.astype("float32"), tail_bound=1.0, inverse=True
     )
     np.testing.assert_allclose(x_back.numpy(), [0.5], atol=1e-6)
+
+
+def test_a_spline_coupling_round_trips_its_config():
+    step = flow_layers.SplineCoupling((4,), "halves", 1, num_bins=5, tail_bound=2.0, hidden=8)
+    again = flow_layers.SplineCoupling.from_config(step.get_config())
+    assert (again.num_bins, again.tail_bound, again.parity, again.hidden) == (5, 2.0, 1, 8)
 
 
 def test_dequantization_maps_the_pixel_bins_onto_minus_half_half():
@@ -278,11 +292,15 @@ def test_image_samples_lie_in_minus_one_one():
     assert samples.min() >= -1.0 and samples.max() <= 1.0
 
 
-@pytest.mark.parametrize("cls", [RealNVP, Glow])
-def test_save_load_continues_training(cls, tmp_path):
-    kwargs = dict(levels=1, steps_per_level=1, hidden_channels=4) if cls is Glow else {}
-    if cls is RealNVP:
-        kwargs = dict(num_coupling_layers=1, hidden_dim=4, levels=1)
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        (RealNVP, dict(num_coupling_layers=1, hidden_dim=4, levels=1)),
+        (Glow, dict(levels=1, steps_per_level=1, hidden_channels=4)),
+        (Glow, dict(levels=1, steps_per_level=1, hidden_channels=4, coupling="spline", num_bins=3)),
+    ],
+)
+def test_save_load_continues_training(cls, kwargs, tmp_path):
     model = cls(data_shape=(4, 4, 1), seed=0, **kwargs)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     x = _pixels(16)
@@ -375,6 +393,7 @@ def test_a_bad_batch_changes_no_weight():
         (lambda: RealNVP(data_shape=(2,), coupling="cubic"), ("coupling='cubic'",)),
         (lambda: Glow(data_shape=(2,), coupling="spline", num_bins=1), ("num_bins=1",)),
         (lambda: flow_layers.SplineCoupling((2,), "halves", tail_bound=0), ("tail_bound=0",)),
+        (lambda: flow_layers.SplineCoupling((2,), "halves", num_bins=1000), ("num_bins=1000",)),
     ],
 )
 def test_bad_constructor_arguments_raise_value_errors_naming_them(build, names):

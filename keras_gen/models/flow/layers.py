@@ -240,10 +240,10 @@ class SplineCoupling(AffineCoupling):
         tail_bound: half-width of the interval the spline covers.
     """
 
-    def __init__(self, shape, mask, parity=0, num_bins=8, tail_bound=3.0, **kwargs):
-        self.num_bins = common.check_positive_int(num_bins, "num_bins", minimum=2)
-        if not (isinstance(tail_bound, (int, float)) and math.isfinite(tail_bound)) or (
-            tail_bound <= 0
+    def __init__(self, shape, mask, parity=0, *, num_bins=8, tail_bound=3.0, **kwargs):
+        self.num_bins = check_num_bins(num_bins)
+        if isinstance(tail_bound, bool) or not (
+            isinstance(tail_bound, (int, float, np.floating)) and 0 < tail_bound < math.inf
         ):
             raise ValueError(
                 f"`tail_bound` must be a finite number > 0. Received: tail_bound={tail_bound!r}"
@@ -287,6 +287,17 @@ MIN_BIN, MIN_DERIVATIVE = 1e-3, 1e-3
 DERIVATIVE_OFFSET = math.log(math.expm1(1.0 - MIN_DERIVATIVE))
 
 
+def check_num_bins(num_bins):
+    """`num_bins` if it is an int with 2 <= num_bins and num_bins * MIN_BIN < 1, else ValueError."""
+    common.check_positive_int(num_bins, "num_bins", minimum=2)
+    if num_bins * MIN_BIN >= 1.0:
+        raise ValueError(
+            f"`num_bins` must be < {round(1 / MIN_BIN)} (each bin is at least {MIN_BIN} of the "
+            f"interval). Received: num_bins={num_bins}"
+        )
+    return num_bins
+
+
 def _knot_positions(raw, tail_bound):
     """Unnormalised bin sizes `(..., K)` to `K + 1` knot positions on `[-B, B]` and the K sizes."""
     num_bins = raw.shape[-1]
@@ -313,6 +324,10 @@ def rational_quadratic_spline(
     Returns:
         forward: `(y, log |dy/dx|)`, both of shape `S`; inverse: `x`.
     """
+    inputs = tf.cast(inputs, "float32")
+    raw_widths, raw_heights, raw_derivatives = (
+        tf.cast(raw, "float32") for raw in (raw_widths, raw_heights, raw_derivatives)
+    )
     x_knots, widths = _knot_positions(raw_widths, tail_bound)
     y_knots, heights = _knot_positions(raw_heights, tail_bound)
     ones = tf.ones_like(raw_derivatives[..., :1])
@@ -324,7 +339,7 @@ def rational_quadratic_spline(
     knots = y_knots if inverse else x_knots
     num_bins = raw_widths.shape[-1]
     below = tf.cast(clipped[..., None] >= knots[..., 1:-1], "int32")
-    pick = tf.one_hot(tf.reduce_sum(below, axis=-1), num_bins, dtype=inputs.dtype)
+    pick = tf.one_hot(tf.reduce_sum(below, axis=-1), num_bins, dtype="float32")
 
     def at_bin(values):
         return tf.reduce_sum(pick * values[..., :num_bins], axis=-1)
@@ -338,7 +353,7 @@ def rational_quadratic_spline(
         a = height * (slope - d_k) + shifted * curvature
         b = height * d_k - shifted * curvature
         c = -slope * shifted
-        root = tf.sqrt(tf.maximum(b * b - 4.0 * a * c, 0.0))
+        root = tf.sqrt(tf.maximum(b * b - 4.0 * a * c, 1e-12))
         xi = 2.0 * c / (-b - root)
         return tf.where(inside, xi * width + x_k, inputs)
     xi = (clipped - x_k) / width
@@ -388,7 +403,7 @@ def check_coupling(coupling, num_bins):
     """ValueError unless `coupling` is one of COUPLINGS and `num_bins` an int >= 2."""
     if coupling not in COUPLINGS:
         raise ValueError(f"`coupling` must be one of {COUPLINGS}. Received: coupling={coupling!r}")
-    return coupling, common.check_positive_int(num_bins, "num_bins", minimum=2)
+    return coupling, check_num_bins(num_bins)
 
 
 def make_coupling(coupling, shape, mask, parity, hidden, seed, num_bins=8):
