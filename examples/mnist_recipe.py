@@ -8,6 +8,7 @@ import argparse
 import math
 import os
 
+import keras
 import numpy as np
 
 import keras_gen
@@ -27,6 +28,8 @@ def run(model_class, optimizer, description, default_out, conditional=False):
     parser.add_argument("--steps", type=int, default=2000, help="train steps")
     parser.add_argument("--out", default=default_out)
     args = parser.parse_args()
+    # The default networks' initial weights follow Keras' global seed.
+    keras.utils.set_random_seed(0)
 
     dataset, info = keras_gen.data.load("mnist5k", batch_size=64, labels=conditional, seed=0)
     kwargs = {"num_classes": info.num_classes} if conditional else {}

@@ -39,6 +39,8 @@ def run(model_class, description, default_out, conditional=False, **model_kwargs
         help="K of the importance-weighted log-likelihood estimate",
     )
     args = parser.parse_args()
+    # The default networks' initial weights follow Keras' global seed.
+    keras.utils.set_random_seed(0)
 
     dataset, info = keras_gen.data.load(
         "mnist5k", batch_size=64, labels=conditional, seed=0, binarize=True

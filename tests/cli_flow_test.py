@@ -53,6 +53,15 @@ def test_train_logs_held_out_bits_per_dim_each_epoch(runs, model):
     )
 
 
+def test_coupling_spline_trains_a_spline_flow(tmp_path):
+    code, _ = _in_process("train", "realnvp", *SHORT, "--coupling", "spline", "--logdir", tmp_path)
+    assert code == 0
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["model"]["config"]["coupling"] == "spline"
+    model = saving.load_model(os.path.join(tmp_path, "model.keras"))
+    assert model.coupling == "spline" and np.isfinite(model.log_prob(np.zeros((2, 2)))).all()
+
+
 def test_held_out_bits_per_dim_is_the_models_on_the_test_split(runs):
     from keras_gen import data
 

@@ -202,6 +202,7 @@ def test_the_run_ends_by_saying_where_to_look(gan_run):
         (["train", "vae", "--pack", "2"], "vae has none. Received: --pack 2"),
         (["train", "acgan", "--pack", "2"], "acgan has none. Received: --pack 2"),
         (["train", "gan", "--pack", "3"], "Received: --batch-size 64 --pack 3"),
+        (["train", "dcgan", "--coupling", "spline"], "dcgan has none. Received: --coupling spline"),
     ],
 )
 def test_pack_flags_the_model_cannot_use_are_usage_errors(tmp_path, argv, message):

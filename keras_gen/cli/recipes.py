@@ -248,17 +248,21 @@ def compile_model(model, name, jit_compile="auto"):
     return model
 
 
-def build_model(cls, name, data_shape, num_classes=None, latent_dim=None, seed=0, pack=None):
+def build_model(
+    cls, name, data_shape, num_classes=None, latent_dim=None, seed=0, pack=None, coupling=None
+):
     """An uncompiled model of the recipe `name` for data of `data_shape`.
 
     The variational models of images use the Bernoulli likelihood (on
     binarized data, see `binarize`), those of vectors the Gaussian one.
     Language models read their length from the recipe and ignore `data_shape`.
     `pack` (PacGAN packing, `GAN(pack=...)`) is for the adversarial recipes,
-    those with `TWO_OPTIMIZERS`; None leaves the model's default.
+    those with `TWO_OPTIMIZERS`; None leaves the model's default. `coupling`
+    (`"affine"` or `"spline"`) is for the flows.
 
     Raises:
-        ValueError: for a `pack` given to a recipe without a discriminator.
+        ValueError: for a `pack` given to a recipe without a discriminator, or
+            a `coupling` to one that is not a flow.
     """
     recipe = RECIPES[name]
     kwargs = dict(recipe.model_kwargs)
@@ -269,6 +273,13 @@ def build_model(cls, name, data_shape, num_classes=None, latent_dim=None, seed=0
                 f"adversarial models only. Received: pack={pack!r} for {name!r}"
             )
         kwargs["pack"] = pack
+    if coupling is not None:
+        if recipe.family != "flow":
+            raise ValueError(
+                "`coupling` chooses a flow's couplings and applies to the flows only. "
+                f"Received: coupling={coupling!r} for {name!r}"
+            )
+        kwargs["coupling"] = coupling
     if recipe.text is not None:
         return cls(seed=seed, **kwargs)
     if recipe.labelled:

@@ -97,6 +97,11 @@ def check_flags(args, recipe):
             + (" (it logs val_bits_per_byte on the test split instead)." if recipe.text else ".")
         )
     _check_pack(args, recipe)
+    if getattr(args, "coupling", None) and recipe.family != "flow":
+        raise UsageError(
+            f"{PROG}: --coupling chooses the couplings of a flow (realnvp, glow); "
+            f"{args.model} has none. Received: --coupling {args.coupling}"
+        )
     check_dataset_name(dataset_name(args, recipe), text=recipe.text is not None, command=PROG)
 
 
@@ -343,6 +348,7 @@ def build_or_restore(args, recipe, run, data):
             args.latent_dim,
             args.seed,
             pack=args.pack,
+            coupling=args.coupling,
         )
         recipes.compile_model(model, args.model, jit_compile=False if args.no_jit else "auto")
     return model, 0

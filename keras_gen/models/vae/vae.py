@@ -45,7 +45,10 @@ class VAE(base.LatentGenerativeModel):
             al. 2017.
         beta_warmup_steps: raise the KL weight linearly from 0 to `beta` over
             this many optimizer steps (0: no warm-up).
-        seed: int seed of every random draw.
+        seed: int seed of every random draw of training and sampling. The
+            default networks' initial weights come from Keras' initializers,
+            seeded by `keras.utils.set_random_seed` (call it first for a
+            reproducible run).
         data_shape: shape of one sample, to build default networks (the
             convolutional pair for images, the MLP pair otherwise).
         num_classes: number of classes of a conditional model.
