@@ -353,7 +353,7 @@ def rational_quadratic_spline(
         a = height * (slope - d_k) + shifted * curvature
         b = height * d_k - shifted * curvature
         c = -slope * shifted
-        root = tf.sqrt(tf.maximum(b * b - 4.0 * a * c, 1e-12))
+        root = tf.sqrt(tf.maximum(b * b - 4.0 * a * c, 0.0))  # >= 0 but for rounding
         xi = 2.0 * c / (-b - root)
         return tf.where(inside, xi * width + x_k, inputs)
     xi = (clipped - x_k) / width
