@@ -235,6 +235,7 @@ DERIVED = {
     ("sample", "--max-length"),
     ("sample", "--temperature"),
     ("train", "--pack"),
+    ("train", "--coupling"),
 }
 
 
@@ -293,6 +294,9 @@ def test_help_shows_the_defaults_of_the_classes_it_calls():
     )
     pack = _shown_default(_help_entries("train")["--pack"])
     assert pack == str(inspect.signature(models.GAN).parameters["pack"].default)
+    coupling = _shown_default(_help_entries("train")["--coupling"])
+    for flow in (models.RealNVP, models.Glow):
+        assert coupling == inspect.signature(flow).parameters["coupling"].default
     max_length = _shown_default(_help_entries("sample")["--max-length"])
     for cls in (models.GPT, models.TransformerXL):
         assert max_length == str(inspect.signature(cls.generate).parameters["max_length"].default)

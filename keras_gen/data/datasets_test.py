@@ -98,6 +98,25 @@ def test_tfds_with_mock_data(tmp_path):
     assert y.dtype == tf.int32
 
 
+def test_tfds_order_is_the_seeds_alone_whatever_the_global_seed(monkeypatch):
+    import keras
+    import tensorflow_datasets as tfds
+
+    from keras_gen.data import epoch_order
+
+    monkeypatch.setitem(epoch_order._STATE, "epoch", 2)  # as inside fit(), epoch 2
+
+    def first_epoch(global_seed):
+        keras.utils.set_random_seed(0)  # the same mock examples (drawn with NumPy) each time
+        tf.random.set_seed(global_seed)
+        with tfds.testing.mock_data(num_examples=12):
+            dataset, _ = data.load("tfds:mnist", batch_size=12, labels=True, seed=3)
+            return next(iter(dataset))[1].numpy()
+
+    # keras-gen train sets the global seed before it loads data; 0 used to fail at trace time.
+    np.testing.assert_array_equal(first_epoch(0), first_epoch(5))
+
+
 def test_tfds_without_data_fails_without_downloading_and_says_how_to_get_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="download=True.*tfds build mnist"):
         data.load("tfds:mnist", data_dir=str(tmp_path))

@@ -122,6 +122,15 @@ def shuffle_buffer(dataset, buffer_size, seed):
             maxval=2**62,
             dtype=tf.int64,
         )
-        return dataset.shuffle(buffer_size, seed=epoch_seed)
+        # `shuffle` combines its seed with the global one (`tf.random.set_seed`, which
+        # `keras.utils.set_random_seed` calls): with a tensor seed and a global seed of 0 that
+        # fails at trace time, and any global seed would change the order. The order is a
+        # function of (seed, epoch) alone, so the traced function's graph gets no global seed.
+        graph = tf.compat.v1.get_default_graph()
+        global_seed, graph.seed = graph.seed, None
+        try:
+            return dataset.shuffle(buffer_size, seed=epoch_seed)
+        finally:
+            graph.seed = global_seed
 
     return tf.data.Dataset.from_tensors(0).flat_map(one_epoch)
