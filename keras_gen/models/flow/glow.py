@@ -47,9 +47,9 @@ class Glow(flow_model.FlowModel):
         levels=2,
         steps_per_level=8,
         hidden_channels=128,
+        seed=None,
         coupling="affine",
         num_bins=8,
-        seed=None,
         **kwargs,
     ):
         super().__init__(data_shape, seed=seed, **kwargs)

@@ -50,9 +50,9 @@ class RealNVP(flow_model.FlowModel):
         num_coupling_layers=4,
         hidden_dim=128,
         levels=2,
+        seed=None,
         coupling="affine",
         num_bins=8,
-        seed=None,
         **kwargs,
     ):
         super().__init__(data_shape, seed=seed, **kwargs)
