@@ -11,10 +11,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_gen.data import downloads, epoch_order, stacked_mnist, toy
+from keras_gen.data import captions, downloads, epoch_order, stacked_mnist, toy
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-BUILT_IN = ("mnist5k", "digits", "grid25", "ring8", "moons", "stacked_mnist")
+BUILT_IN = ("mnist5k", "digits", "grid25", "ring8", "moons", "stacked_mnist", "captioned_mnist5k")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,7 +58,11 @@ def load(
             [-1, 1], 25,000 train / 2,500 test points), `"stacked_mnist"` (three mnist5k digits
             as the channels of a 28x28x3 image, 1,000 modes; 128,000 train /
             26,000 test examples, labels the mode `100 * a + 10 * b + c`, see
-            `keras_gen.data.stacked_mnist`), `"tfds:<name>"` (a tensorflow-datasets
+            `keras_gen.data.stacked_mnist`), `"captioned_mnist5k"` (mnist5k's images
+            with captions of their digit, stroke thickness and slant, three
+            phrasings each: 13,500 train / 1,500 test `(image, caption tokens)`
+            pairs whatever `labels` says, see `keras_gen.data.captions`),
+            `"tfds:<name>"` (a tensorflow-datasets
             image dataset), or the path of a directory of images (one
             subfolder per class, or images directly inside).
         split: `"train"` or `"test"` (any tfds split for `"tfds:"` names).
@@ -150,6 +154,9 @@ def _load(name, split, batch_size, labels, order, data_dir, download, image_size
         raise ValueError(f"`split` must be 'train' or 'test'. Received: split={split!r}")
     if name == "stacked_mnist":
         return _stacked_mnist(split, batch_size, labels, order)
+    if name == "captioned_mnist5k":
+        dataset, num_examples = captions.make_dataset(split, batch_size, order)
+        return dataset, DatasetInfo(name, (28, 28, 1), None, num_examples)
     if name == "mnist5k":
         x, y, num_classes = _mnist5k(split)
     elif name == "digits":

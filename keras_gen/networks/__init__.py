@@ -1,6 +1,7 @@
 """Architectures only: functions that build `keras.Model`s sized by argument."""
 
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
+from keras_gen.networks.encoders import TokenPositionEmbedding, image_encoder, text_encoder
 from keras_gen.networks.maxout import Maxout, maxout_discriminator
 from keras_gen.networks.mlp import mlp_discriminator, mlp_generator
 from keras_gen.networks.unet import unet

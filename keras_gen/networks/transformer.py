@@ -140,3 +140,23 @@ class TransformerBlock(keras.layers.Layer):
             "num_heads": self.num_heads,
             "dropout": self.dropout,
         }
+
+
+@keras.saving.register_keras_serializable(package="keras_gen")
+class EncoderBlock(TransformerBlock):
+    """A pre-norm Transformer block whose attention sees every valid position (no causal mask).
+
+    The block of a text encoder (BERT-style bidirectional attention, with
+    GPT-2's pre-norm arrangement): `call(x, valid)` masks the padding positions
+    out of every query's keys; padded positions still get outputs, which their
+    readers ignore.
+    """
+
+    def call(self, x, valid=None, training=False):
+        """`x`: `(batch, length, hidden_dim)`; `valid`: `(batch, length)` bool, None for all."""
+        q, k, v = self.keys_values_queries(x)
+        if valid is None:
+            mask = tf.ones((1, 1, 1, tf.shape(x)[1]), tf.bool)
+        else:
+            mask = tf.cast(valid, tf.bool)[:, None, None, :]
+        return finish_block(self, x, self._attend(q, k, v, mask), training)

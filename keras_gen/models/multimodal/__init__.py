@@ -1,0 +1,3 @@
+"""Models of images with text: contrastive image-text embeddings."""
+
+from keras_gen.models.multimodal.contrastive import ContrastiveImageText
