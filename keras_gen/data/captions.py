@@ -23,7 +23,6 @@ and phrasing. Captions are byte-level tokens (UTF-8 bytes, the vocabulary of
 `data.load_text`), padded with byte 0 to `CAPTION_LENGTH`.
 """
 
-import functools
 import re
 
 import numpy as np
@@ -157,7 +156,8 @@ def parse_caption(text):
 
     The digit is the first numeral or digit name; thickness and slant are the
     class indices of the first of their words found (`"bold"`, `"leaning
-    right"`, ...). Matching is case-insensitive.
+    right"`, ...), as whole words ("something" holds no "thin"). Matching is
+    case-insensitive.
     """
     text = str(text).lower()
     numeral, word = _NUMERAL.search(text), _WORD.search(text)
@@ -168,7 +168,12 @@ def parse_caption(text):
         digit = DIGIT_WORDS.index(word.group(1))
 
     def first(words):
-        found = [(text.find(w), i) for i, w in enumerate(words) if w in text]
+        found = [
+            (match.start(), i)
+            for i, w in enumerate(words)
+            for match in [re.search(r"\b" + re.escape(w) + r"\b", text)]
+            if match
+        ]
         return min(found)[1] if found else None
 
     return {"digit": digit, "thickness": first(THICKNESS_WORDS), "slant": first(SLANT_WORDS)}
@@ -214,18 +219,17 @@ def decode_captions(tokens):
     return texts
 
 
-@functools.lru_cache(maxsize=2)
-def captioned_arrays(split):
-    """mnist5k's `split` with its captions, as numpy arrays (cached).
+def captioned_arrays(images, digits):
+    """Images with every phrasing of their captions, as numpy arrays.
+
+    Args:
+        images: uint8 `(n, 28, 28, 1)` digits.
+        digits: their labels `(n,)`.
 
     Returns:
-        A dict: `"images"` uint8 `(n, 28, 28, 1)`, `"digits"` `(n,)`,
-        `"thickness"` and `"slant"` class indices `(n,)`, `"captions"` tokens
-        `(n, len(TEMPLATES), CAPTION_LENGTH)` (every phrasing of each image).
+        A dict: `"images"`, `"digits"`, `"thickness"` and `"slant"` class
+        indices `(n,)`, `"captions"` tokens `(n, len(TEMPLATES), CAPTION_LENGTH)`.
     """
-    from keras_gen.data import datasets
-
-    images, digits, _ = datasets._mnist5k(split)
     classes = attribute_classes(measure_attributes(images))
     captions = np.stack(
         [
@@ -234,16 +238,15 @@ def captioned_arrays(split):
         ],
         axis=1,
     )
-    return {"images": images, "digits": digits, **classes, "captions": captions}
+    return {"images": images, "digits": np.asarray(digits), **classes, "captions": captions}
 
 
-def make_dataset(split, batch_size, order):
-    """`(dataset, num_examples)`: one `(image, caption)` pair per image and phrasing.
+def make_dataset(arrays, batch_size, order):
+    """`(dataset, num_examples)`: one `(image, caption)` pair per image and phrasing of `arrays`.
 
     Example `i` is image `i // len(TEMPLATES)` with phrasing `i % len(TEMPLATES)`;
     images are float32 in [-1, 1] `(b, 28, 28, 1)`, captions int32 `(b, CAPTION_LENGTH)`.
     """
-    arrays = captioned_arrays(split)
     phrasings = len(TEMPLATES)
     images = tf.constant(arrays["images"].astype("float32") / 127.5 - 1.0)
     captions = tf.constant(arrays["captions"].reshape(-1, CAPTION_LENGTH))

@@ -67,6 +67,11 @@ def test_every_caption_parses_back_to_what_built_it():
                         "slant": slant,
                     }, text
     assert captions.caption(7, 0, 1, 1) == "seven, thin strokes, upright"
+    assert captions.parse_caption("something boldly 17") == {
+        "digit": None,
+        "thickness": None,
+        "slant": None,
+    }
     assert captions.parse_caption("Draw me a SEVEN") == {
         "digit": 7,
         "thickness": None,
@@ -116,7 +121,7 @@ def test_captioned_mnist5k_pairs_each_image_with_its_own_captions():
     images, tokens = next(iter(dataset))
     assert images.shape == (30, 28, 28, 1) and tokens.shape == (30, captions.CAPTION_LENGTH)
     assert -1.0 <= float(np.min(images)) and float(np.max(images)) <= 1.0
-    arrays = captions.captioned_arrays("test")
+    arrays = data.captioned_mnist5k_arrays("test")
     texts = captions.decode_captions(tokens.numpy())
     classes = captions.attribute_classes(captions.measure_attributes(images.numpy()))
     for i, text in enumerate(texts):
@@ -128,7 +133,7 @@ def test_captioned_mnist5k_pairs_each_image_with_its_own_captions():
             template=i % len(captions.TEMPLATES),
         )
     # The documented thickness threshold is mnist5k's median: the train split is balanced.
-    train = captions.captioned_arrays("train")
+    train = data.captioned_mnist5k_arrays("train")
     assert 0.45 < train["thickness"].mean() < 0.55
     assert np.bincount(train["slant"], minlength=3).min() > 0.1 * len(train["slant"])
 

@@ -155,7 +155,9 @@ def _load(name, split, batch_size, labels, order, data_dir, download, image_size
     if name == "stacked_mnist":
         return _stacked_mnist(split, batch_size, labels, order)
     if name == "captioned_mnist5k":
-        dataset, num_examples = captions.make_dataset(split, batch_size, order)
+        dataset, num_examples = captions.make_dataset(
+            captioned_mnist5k_arrays(split), batch_size, order
+        )
         return dataset, DatasetInfo(name, (28, 28, 1), None, num_examples)
     if name == "mnist5k":
         x, y, num_classes = _mnist5k(split)
@@ -273,6 +275,13 @@ def _mnist5k(split):
     index = index[rng.permutation(len(index))]
     images = x[index].reshape(-1, 28, 28, 1).astype("uint8")
     return images, y[index].astype("int32"), 10
+
+
+@functools.lru_cache(maxsize=2)
+def captioned_mnist5k_arrays(split):
+    """mnist5k's `split` with its captions (`keras_gen.data.captions.captioned_arrays`), cached."""
+    images, digits, _ = _mnist5k(split)
+    return captions.captioned_arrays(images, digits)
 
 
 def _stacked_mnist(split, batch_size, labels, order):

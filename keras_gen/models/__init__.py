@@ -3,7 +3,7 @@
 from keras_gen.models.diffusion import DiffusionModel
 from keras_gen.models.flow import FlowModel, Glow, RealNVP
 from keras_gen.models.gan import ACGAN, DCGAN, GAN, LSGAN, SNGAN, WGANGP, ConditionalGAN
-from keras_gen.models.multimodal import ContrastiveImageText
+from keras_gen.models.multimodal import ContrastiveImageText, TextToImageDiffusion
 from keras_gen.models.text import GPT, TransformerXL
 from keras_gen.models.vae import VAE, VQVAE, BetaVAE, ConditionalVAE
 

@@ -348,7 +348,8 @@ class GenerativeModel(keras.Model):
             )
         return history
 
-    def _check_arrays(self, x, y):
+    def check_samples(self, x):
+        """Checks numpy training samples before `fit`: some, of the data shape, float, in range."""
         name = type(self).__name__
         if len(x) == 0:
             raise ValueError(f"`x` is empty. Received: x with shape {x.shape}")
@@ -368,6 +369,10 @@ class GenerativeModel(keras.Model):
                 f"{name} needs training data in [{expected[0]:g}, {expected[1]:g}] (the range "
                 f"of its generator's output). Received: x in [{x.min():.4g}, {x.max():.4g}]"
             )
+
+    def _check_arrays(self, x, y):
+        self.check_samples(x)
+        name = type(self).__name__
         if not self.conditional:
             if y is not None:
                 raise ValueError(

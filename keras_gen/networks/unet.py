@@ -52,13 +52,58 @@ def _residual_block(x, embedding, channels, groups, dropout, name):
     return keras.layers.Add(name=f"{name}_add")([x, h])
 
 
-def _attention_block(x, groups, name):
+def _attention_block(x, groups, name, context=None):
+    """Self-attention over the feature map; then, with a `context`, cross-attention to it.
+
+    `context` is `(features (batch, length, dim), valid (batch, length) bool)`:
+    every position attends to the valid context tokens only (Rombach et al.
+    2022's cross-attention; a context with no valid token gets equal weights).
+    """
     height, width, channels = x.shape[1:]
     h = keras.layers.GroupNormalization(groups, name=f"{name}_norm")(x)
     h = keras.layers.Reshape((height * width, channels), name=f"{name}_flatten")(h)
     h = keras.layers.MultiHeadAttention(1, channels, name=f"{name}_attention")(h, h)
     h = keras.layers.Reshape((height, width, channels), name=f"{name}_unflatten")(h)
-    return keras.layers.Add(name=f"{name}_add")([x, h])
+    x = keras.layers.Add(name=f"{name}_add")([x, h])
+    if context is None:
+        return x
+    features, valid = context
+    h = keras.layers.GroupNormalization(groups, name=f"{name}_cross_norm")(x)
+    h = keras.layers.Reshape((height * width, channels), name=f"{name}_cross_flatten")(h)
+    h = keras.layers.MultiHeadAttention(
+        max(1, channels // 32), min(channels, 32), name=f"{name}_cross_attention"
+    )(h, features, attention_mask=keras.ops.expand_dims(valid, 1))
+    h = keras.layers.Reshape((height, width, channels), name=f"{name}_cross_unflatten")(h)
+    return keras.layers.Add(name=f"{name}_cross_add")([x, h])
+
+
+def _conditioning(inputs, embedding, num_classes, text_encoder, pad_token):
+    """Adds the class or caption input to `inputs`; returns `(embedding, context)`.
+
+    Class labels add a label embedding (`num_classes + 1` entries, the last
+    the "no label") to the timestep embedding. Captions (int tokens, the
+    text encoder's input shape) go through `text_encoder`; their features
+    averaged over the non-padding tokens add to the timestep embedding, and
+    they are the context of the cross-attention (all padding: the null caption).
+    """
+    width = embedding.shape[-1]
+    if num_classes:
+        labels = common.label_input()
+        inputs.append(labels)
+        label_embedding = keras.layers.Embedding(num_classes + 1, width, name="label_embedding")
+        return embedding + label_embedding(labels), None
+    if text_encoder is None:
+        return embedding, None
+    captions = keras.Input(text_encoder.inputs[0].shape[1:], dtype="int32", name="captions")
+    inputs.append(captions)
+    features = text_encoder(captions)
+    valid = keras.ops.not_equal(captions, pad_token)
+    weights = keras.ops.cast(keras.ops.expand_dims(valid, -1), features.dtype)
+    pooled = keras.ops.sum(features * weights, axis=1) / keras.ops.maximum(
+        keras.ops.sum(weights, axis=1), 1.0
+    )
+    embedding = embedding + keras.layers.Dense(width, name="caption_embedding")(pooled)
+    return embedding, (features, valid)
 
 
 def unet(
@@ -70,6 +115,8 @@ def unet(
     groups=8,
     num_classes=None,
     dropout=0.0,
+    text_encoder=None,
+    pad_token=0,
     name="unet",
 ):
     """U-Net mapping `[noisy images, timesteps(, labels)]` to a float32 tensor of the image shape.
@@ -81,7 +128,10 @@ def unet(
     with skip connections and nearest-neighbour upsampling. The timestep goes
     through a sinusoidal embedding and a 2-layer MLP; with `num_classes`, a
     label embedding of `num_classes + 1` entries is added to it, the last one
-    being the "no label" of classifier-free guidance.
+    being the "no label" of classifier-free guidance. With `text_encoder`, the
+    third input is caption tokens instead: their pooled features are added to
+    the timestep embedding and every attention resolution (and the middle)
+    also cross-attends to their per-token features (`_attention_block`).
 
     Args:
         image_shape: `(height, width, channels)`; height and width divisible by
@@ -93,6 +143,10 @@ def unet(
         groups: groups of the group normalizations.
         num_classes: number of classes for conditioning, or None.
         dropout: dropout rate inside the residual blocks.
+        text_encoder: a `keras.Model` `tokens (batch, length) -> (batch,
+            length, dim)` (`networks.text_encoder`), trained with the U-Net;
+            None for no captions. Not with `num_classes`.
+        pad_token: the caption padding id, masked out of the cross-attention.
         name: model name.
 
     Returns:
@@ -104,6 +158,11 @@ def unet(
     """
     image_shape = common.check_data_shape(image_shape, ranks=(3,), name="image_shape")
     num_classes = common.check_num_classes(num_classes)
+    if num_classes and text_encoder is not None:
+        raise ValueError(
+            "A U-Net is conditioned on class labels or on captions, not both. "
+            f"Received: num_classes={num_classes}, text_encoder={text_encoder.name!r}"
+        )
     common.check_positive_int(base_channels, "base_channels")
     factor = 2 ** (len(channel_multipliers) - 1)
     if image_shape[0] % factor or image_shape[1] % factor:
@@ -126,12 +185,7 @@ def unet(
         embedding
     )
     embedding = keras.layers.Dense(embedding_dim, name="time_dense_1")(embedding)
-    if num_classes:
-        labels = common.label_input()
-        inputs.append(labels)
-        embedding = embedding + keras.layers.Embedding(
-            num_classes + 1, embedding_dim, name="label_embedding"
-        )(labels)
+    embedding, context = _conditioning(inputs, embedding, num_classes, text_encoder, pad_token)
     embedding = keras.layers.Activation("swish", name="time_swish")(embedding)
 
     x = keras.layers.Conv2D(base_channels, 3, padding="same", name="conv_in")(images)
@@ -143,7 +197,7 @@ def unet(
                 x, embedding, channels, groups, dropout, f"down_{level}_block_{block}"
             )
             if x.shape[1] in attention_resolutions:
-                x = _attention_block(x, groups, f"down_{level}_attention_{block}")
+                x = _attention_block(x, groups, f"down_{level}_attention_{block}", context)
             skips.append(x)
         if level < len(channel_multipliers) - 1:
             x = keras.layers.Conv2D(
@@ -152,7 +206,7 @@ def unet(
             skips.append(x)
     channels = x.shape[-1]
     x = _residual_block(x, embedding, channels, groups, dropout, "middle_block_0")
-    x = _attention_block(x, groups, "middle_attention")
+    x = _attention_block(x, groups, "middle_attention", context)
     x = _residual_block(x, embedding, channels, groups, dropout, "middle_block_1")
     for level, multiplier in reversed(list(enumerate(channel_multipliers))):
         channels = base_channels * multiplier
@@ -162,7 +216,7 @@ def unet(
                 x, embedding, channels, groups, dropout, f"up_{level}_block_{block}"
             )
             if x.shape[1] in attention_resolutions:
-                x = _attention_block(x, groups, f"up_{level}_attention_{block}")
+                x = _attention_block(x, groups, f"up_{level}_attention_{block}", context)
         if level:
             x = keras.layers.UpSampling2D(2, name=f"up_{level}_upsample")(x)
             x = keras.layers.Conv2D(channels, 3, padding="same", name=f"up_{level}_conv")(x)

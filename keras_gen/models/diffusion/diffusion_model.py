@@ -146,8 +146,22 @@ class DiffusionModel(base.LatentGenerativeModel):
                 self.draw(streams[2], lambda n, seed: tf.random.stateless_uniform([n], seed))
                 < self.label_dropout
             )
-            labels = tf.where(drop, tf.fill(tf.shape(labels), self.num_classes), labels)
+            labels = self.dropped_condition(labels, drop)
         return self.process.add_noise(x0, t, noise), t, labels, self.process.target(x0, t, noise)
+
+    # The conditioning hooks: class labels here, caption tokens in TextToImageDiffusion.
+
+    def dropped_condition(self, labels, drop):
+        """`labels` with the rows where `drop` is True replaced by the null condition."""
+        return tf.where(drop, tf.fill(tf.shape(labels), self.num_classes), labels)
+
+    def null_condition(self, size):
+        """The null condition ("no label") of `size` examples, for the unconditional output."""
+        return tf.fill([size], self.num_classes)
+
+    def condition_spec(self):
+        """The `tf.TensorSpec` of a batch of conditions in the compiled sampling loop."""
+        return tf.TensorSpec([None], tf.int32)
 
     def _per_example_loss(self, x_t, t, labels, target, training):
         output = tf.cast(
@@ -280,7 +294,7 @@ class DiffusionModel(base.LatentGenerativeModel):
                 tf.TensorSpec([], tf.int32),
                 tf.TensorSpec([2], tf.int64),
                 tf.TensorSpec([None], tf.int32),
-                tf.TensorSpec([None], tf.int32),
+                self.condition_spec(),
                 tf.TensorSpec([], tf.float32),
                 tf.TensorSpec([], tf.float32),
             ]
@@ -307,7 +321,7 @@ class DiffusionModel(base.LatentGenerativeModel):
         if self.conditional:
             # Shaped `[batch]` as `times` is made: `tf.shape(times)` gives grappler another
             # graph, and guided samples that differ in the last bits.
-            no_labels = tf.fill([tf.shape(times)[0]], self.num_classes)
+            no_labels = self.null_condition(tf.shape(times)[0])
             unconditional = network(self._network_inputs(x_t, times, no_labels), training=False)
             output = tf.cond(
                 tf.equal(scale, 1.0),

@@ -8,8 +8,8 @@ import tensorflow as tf
 
 from keras_gen import networks
 from keras_gen.data import captions as caption_data
-from keras_gen.data import text
 from keras_gen.models import base
+from keras_gen.models.multimodal import pairs
 from keras_gen.networks import common, encoders
 from keras_gen.utils import distribution
 
@@ -107,7 +107,7 @@ class ContrastiveImageText(base.GenerativeModel):
 
     nested_models = ("image_encoder", "text_encoder")
     #: Captions are bytes (named in the error for a token out of range).
-    vocabulary_size = text.VOCABULARY_SIZE
+    vocabulary_size = pairs.VOCABULARY_SIZE
 
     def __init__(
         self,
@@ -185,64 +185,19 @@ class ContrastiveImageText(base.GenerativeModel):
     # ------------------------------------------------------------------ training
 
     def unpack(self, data):
-        """`(images, tokens)` of a batch: images float, tokens int with `caption_length` columns."""
-        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        if sample_weight is not None or y is None:
-            raise ValueError(
-                "ContrastiveImageText trains on (images, caption_tokens) pairs, e.g. "
-                'data.load("captioned_mnist5k"). Received: '
-                + ("sample weights" if sample_weight is not None else "images alone (y=None)")
-            )
-        if tuple(x.shape[1:]) != self.data_shape or not x.dtype.is_floating:
-            raise ValueError(
-                f"The images must be floats of shape {self.data_shape}. Received: x of "
-                f"sample shape {tuple(x.shape[1:])} and dtype {x.dtype.name}"
-            )
-        if y.shape.rank != 2 or y.shape[1] != self.caption_length or not y.dtype.is_integer:
-            raise ValueError(
-                f"The captions must be integer tokens of shape (batch, {self.caption_length}). "
-                f"Received: y of shape {tuple(y.shape)} and dtype {y.dtype.name}"
-            )
-        return x, tf.cast(y, "int32")
+        """`(images, tokens)` of a batch, checked for what the trace can see."""
+        return pairs.unpack_pairs(self, data)
 
     def data_range(self):
         return (-1.0, 1.0)
 
     def _check_arrays(self, x, y):
-        """`fit(images, tokens)` with numpy arrays: checked before training starts."""
-        if y is None:
-            raise ValueError(
-                "ContrastiveImageText trains on (images, caption_tokens) pairs: call "
-                "fit(images, tokens). Received: images alone (y=None)"
-            )
-        if tuple(x.shape[1:]) != self.data_shape or len(x) == 0:
-            raise ValueError(
-                f"`x` must hold images of shape {self.data_shape}. Received: x with shape {x.shape}"
-            )
-        if not np.issubdtype(x.dtype, np.floating) or x.min() < -1.001 or x.max() > 1.001:
-            raise ValueError(
-                "`x` must be float images in [-1, 1]. Received: "
-                f"x of dtype {x.dtype} in [{x.min():.4g}, {x.max():.4g}]"
-            )
-        y = np.asarray(y)
-        if y.shape != (len(x), self.caption_length) or not np.issubdtype(y.dtype, np.integer):
-            raise ValueError(
-                f"`y` must hold {len(x)} captions as integer tokens of shape (n, "
-                f"{self.caption_length}). Received: y with shape {y.shape} and dtype {y.dtype}"
-            )
-        if y.min() < 0 or y.max() >= text.VOCABULARY_SIZE:
-            raise ValueError(
-                f"`y` tokens must lie in [0, {text.VOCABULARY_SIZE}). "
-                f"Received: y in [{y.min()}, {y.max()}]"
-            )
+        pairs.check_pair_arrays(self, x, y)
 
     def _checked(self, data):
         images, tokens = self.unpack(data)
         step_guard, _ = self.guard_inputs(images, None)
-        # Captions are bytes: a token outside [0, 256) skips the update (XLA would clamp it).
-        step_guard.require_in_range(tokens, 0, self.vocabulary_size, "tokens")
-        tokens = tf.clip_by_value(tokens, 0, text.VOCABULARY_SIZE - 1)
-        return tf.cast(images, self.compute_dtype), tokens, step_guard
+        return images, pairs.guard_tokens(step_guard, tokens), step_guard
 
     def _loss(self, images, tokens, training):
         batch = distribution.BatchContext(images)
@@ -273,9 +228,7 @@ class ContrastiveImageText(base.GenerativeModel):
 
     def test_step(self, data):
         images, tokens = self.unpack(data)
-        batch, per_example, correct = self._loss(
-            tf.cast(images, self.compute_dtype), tokens, training=False
-        )
+        batch, per_example, correct = self._loss(images, tokens, training=False)
         self.track(self.loss_tracker, per_example, batch)
         self.track(self.accuracy_tracker, correct, batch)
         return self.step_logs()
@@ -296,20 +249,7 @@ class ContrastiveImageText(base.GenerativeModel):
     # ------------------------------------------------------------------ scoring
 
     def _tokens(self, captions):
-        """Token arrays from strings (checked as prompts) or from an int array of the right width."""
-        array = np.asarray(captions) if not isinstance(captions, (list, tuple)) else None
-        if array is not None and np.issubdtype(array.dtype, np.integer) and array.ndim == 2:
-            if array.shape[1] != self.caption_length or array.shape[0] == 0:
-                raise ValueError(
-                    f"`captions` as tokens must have shape (n, {self.caption_length}), n > 0. "
-                    f"Received: captions with shape {array.shape}"
-                )
-            return array.astype("int32")
-        return caption_data.encode_captions(
-            list(captions) if array is not None and array.ndim == 1 else captions,
-            self.caption_length,
-            name="captions",
-        )
+        return pairs.caption_tokens(captions, self.caption_length, "captions")
 
     def _embed(self, key, embed, values, batch_size):
         function = self.compiled_function(
