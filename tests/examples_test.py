@@ -32,6 +32,7 @@ def test_there_is_an_example_per_model():
         "transformer_xl_pydoc",
         "realnvp_moons",
         "glow_mnist",
+        "text_to_image_mnist",
     ):
         assert f"train_{stem}.py" in names
 
@@ -43,6 +44,7 @@ SMALL = {
     "train_beta_vae_mnist.py": ["--importance-samples", "2"],
     "train_conditional_vae_mnist.py": ["--importance-samples", "2"],
     "train_transformer_xl_pydoc.py": ["--batch-size", "64"],
+    "train_text_to_image_mnist.py": ["--prompts", "4", "--sampling-steps", "2", "--guidance", "1"],
 }
 
 
@@ -59,8 +61,12 @@ SAME_RECIPE = {
     "train_acgan_mnist.py",
     "train_beta_vae_mnist.py",
 }
+# Scripts whose few steps cost over a minute of tracing on the CI machine (the text-to-image
+# U-Net with its text encoder: 75 s); their model is trained in
+# keras_gen/models/multimodal/text_to_image_test.py, and `pytest -m slow` runs them.
+HEAVY = {"train_text_to_image_mnist.py"}
 SCRIPTS = [
-    pytest.param(p, marks=pytest.mark.slow) if os.path.basename(p) in SAME_RECIPE else p
+    pytest.param(p, marks=pytest.mark.slow) if os.path.basename(p) in SAME_RECIPE | HEAVY else p
     for p in EXAMPLES
 ]
 
