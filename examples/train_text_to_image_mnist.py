@@ -27,11 +27,7 @@ from keras_gen.data import captions
 from keras_gen.metrics import multimodal
 from keras_gen.utils import images as image_utils
 
-GRID_PROMPTS = [
-    f"a {thickness} {digit} {slant}"
-    for digit in range(10)
-    for thickness, slant in (("thin", "upright"), ("bold", "upright"), ("bold", "leaning right"))
-]
+GRID_PROMPTS = list(captions.GRID_PROMPTS)
 
 
 def held_out_prompts(count):

@@ -234,6 +234,7 @@ DERIVED = {
     ("train", "--latent-dim"),
     ("sample", "--max-length"),
     ("sample", "--temperature"),
+    ("sample", "--guidance-scale"),
     ("train", "--pack"),
     ("train", "--coupling"),
 }

@@ -11,6 +11,7 @@ from keras_gen.callbacks.metrics import (
     PrecisionRecallCallback,
     SampleMetricCallback,
 )
+from keras_gen.callbacks.prompt_grid import PromptGridCallback
 from keras_gen.callbacks.run_record import RunRecord
 from keras_gen.callbacks.tensorboard import TensorBoard
 from keras_gen.callbacks.text_sample import TextSampleCallback

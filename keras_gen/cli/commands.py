@@ -7,7 +7,11 @@ from keras_gen.cli.arguments import UsageError, check_dataset_name
 
 
 def sample(args):
-    """Prints a language model's continuation of `--prompt`, or writes a PNG grid of samples."""
+    """Prints a language model's continuation of `--prompt`, or writes a PNG grid of samples.
+
+    A text-to-image model draws `--num` images of `--prompt` (guided with
+    `--guidance-scale`, default `recipes.GUIDANCE_SCALE`).
+    """
     import keras_gen  # noqa: F401  (registers the model classes)
     from keras_gen import saving
 
@@ -19,13 +23,27 @@ def sample(args):
         raise UsageError(f"keras-gen sample: {args.model_file}: {error}") from None
     if recipe.text is not None:
         return _continue_prompt(args, model, name)
+    if recipe.captioned and not recipe.prompts:
+        raise UsageError(
+            f"keras-gen sample: {args.model_file} holds a {name}, which scores images "
+            "against captions and generates nothing."
+        )
+    if args.guidance_scale is not None and not recipe.prompts:
+        raise UsageError(
+            f"keras-gen sample: --guidance-scale is for text-to-image models; "
+            f"{args.model_file} holds a {name}."
+        )
     return _write_grid(args, model, recipe)
 
 
 def _continue_prompt(args, model, name):
     if args.prompt is None:
         raise UsageError(f"keras-gen sample: {args.model_file} holds a {name}; pass --prompt TEXT.")
-    for flag, value in (("--labels", args.labels), ("--steps", args.steps)):
+    for flag, value in (
+        ("--labels", args.labels),
+        ("--steps", args.steps),
+        ("--guidance-scale", args.guidance_scale),
+    ):
         if value is not None:
             raise UsageError(f"keras-gen sample: a language model takes no {flag}.")
     kwargs = {} if args.max_length is None else {"max_length": args.max_length}
@@ -46,11 +64,18 @@ def _write_grid(args, model, recipe):
 
     from keras_gen.utils import images
 
-    if args.prompt is not None:
+    if args.prompt is not None and not recipe.prompts:
         raise UsageError(
-            f"keras-gen sample: --prompt needs a language model; "
+            f"keras-gen sample: --prompt needs a language or text-to-image model; "
             f"{args.model_file} holds a {type(model).__name__}."
         )
+    if recipe.prompts and args.prompt is None:
+        raise UsageError(
+            f"keras-gen sample: {args.model_file} holds a {type(model).__name__}; pass "
+            '--prompt TEXT, e.g. --prompt "a bold 7 leaning right".'
+        )
+    if recipe.prompts and args.labels:
+        raise UsageError("keras-gen sample: a text-to-image model takes --prompt, not --labels.")
     if args.steps is not None and not recipe.sampling_steps:
         raise UsageError(
             f"keras-gen sample: --steps sets a diffusion model's denoising steps; "
@@ -70,7 +95,16 @@ def _write_grid(args, model, recipe):
         if args.temperature == 0:
             raise UsageError("keras-gen sample: a flow's --temperature must be > 0.")
         kwargs["temperature"] = args.temperature
-    samples = model.generate(args.num, seed=args.seed, **kwargs)
+    if recipe.prompts:
+        scale = recipes.GUIDANCE_SCALE if args.guidance_scale is None else args.guidance_scale
+        try:
+            samples = model.generate(
+                [args.prompt] * args.num, seed=args.seed, guidance_scale=scale, **kwargs
+            )
+        except ValueError as error:
+            raise UsageError(f"keras-gen sample: --prompt: {error}") from None
+    else:
+        samples = model.generate(args.num, seed=args.seed, **kwargs)
     picture = images.picture(samples)
     if picture is None:
         raise UsageError(
@@ -227,6 +261,8 @@ DATASET_DESCRIPTIONS = {
     "ring8": "8 Gaussians on a circle of radius 2 (std 0.02)",
     "moons": "scikit-learn's two moons (noise 0.05), scaled into [-1, 1]",
     "stacked_mnist": "three mnist5k digits as the channels of one 28x28x3 image (1,000 modes)",
+    "captioned_mnist5k": "mnist5k images with captions of their digit, thickness and slant "
+    "(3 phrasings each)",
 }
 
 

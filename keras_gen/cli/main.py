@@ -228,7 +228,17 @@ def _add_sample(commands):
         type=positive_int,
         help=f"{steps_models}: denoising steps (default: the model's own)",
     )
-    sample.add_argument("--prompt", help="language models: print the continuation of this text")
+    sample.add_argument(
+        "--prompt",
+        help="language models: print the continuation of this text; text-to-image models: "
+        'draw --num images of it, e.g. "a bold 7 leaning right"',
+    )
+    sample.add_argument(
+        "--guidance-scale",
+        type=non_negative_float,
+        help="text-to-image models: classifier-free guidance scale, 1: none "
+        f"(default: {recipes.GUIDANCE_SCALE})",
+    )
     sample.add_argument(
         "--max-length",
         type=positive_int,

@@ -12,11 +12,14 @@ import keras
 #: Data kinds: rank-3 samples, rank-1 samples, byte tokens.
 IMAGES, VECTORS, TEXT = "images", "vectors", "text"
 #: Picture callbacks a recipe can ask for (built by `keras_gen.cli.train`).
-SAMPLE_GRID, RECONSTRUCTION_GRID, TEXT_SAMPLES = (
+SAMPLE_GRID, RECONSTRUCTION_GRID, TEXT_SAMPLES, PROMPT_GRID = (
     "sample_grid",
     "reconstruction_grid",
     "text_samples",
+    "prompt_grid",
 )
+#: `keras-gen sample --guidance-scale` of a text-to-image model when none is given.
+GUIDANCE_SCALE = 3.0
 #: Metrics a recipe can log during training.
 FID = "fid"
 #: `keras-gen sample --temperature` of a language model when none is given.
@@ -57,13 +60,17 @@ class Recipe:
         data: the data kinds the model trains on (`IMAGES`, `VECTORS`, `TEXT`).
         default_dataset: the `--dataset` when none is given.
         text: how a language model reads text (a `TextData`), or None.
+        captioned: the model trains on `(images, caption tokens)` pairs
+            (`data.load("captioned_mnist5k")`).
+        prompts: `generate` takes prompts (`keras-gen sample --prompt`), not a count.
         labelled: whether the model trains on `(samples, labels)`.
         bernoulli_images: images are binarized for a Bernoulli likelihood
             (and vectors take the Gaussian one).
         network: `network(data_shape, num_classes)` building the model's
             network, or None for the model's default networks.
         callbacks: the picture callbacks (`SAMPLE_GRID`, `RECONSTRUCTION_GRID`,
-            `TEXT_SAMPLES`); the reconstruction grid is written for images only.
+            `TEXT_SAMPLES`, `PROMPT_GRID`); the reconstruction grid is written for
+            images only.
         interpolates: the reconstruction grid also shows latent interpolations.
         metrics: metrics it can log during training (`FID` for `--fid-every`).
         sampling_steps: whether `generate` takes `steps=` (`keras-gen sample --steps`).
@@ -82,6 +89,8 @@ class Recipe:
     data: tuple = (IMAGES, VECTORS)
     default_dataset: str = "mnist5k"
     text: object = None
+    captioned: bool = False
+    prompts: bool = False
     labelled: bool = False
     bernoulli_images: bool = False
     network: object = None
@@ -205,6 +214,31 @@ RECIPES = {
         latent_temperature=True,
         validates=True,
         metrics=(FID,),
+    ),
+    # Text-to-image diffusion on captioned digits (docs/models/multimodal.md): the diffusion
+    # recipe's U-Net with a text encoder and cross-attention; 29 epochs of 211 steps at 64.
+    "text_to_image": Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=29,
+        family="multimodal",
+        model_kwargs=dict(prediction="v", base_channels=16),
+        data=(IMAGES,),
+        default_dataset="captioned_mnist5k",
+        captioned=True,
+        prompts=True,
+        callbacks=(PROMPT_GRID,),
+        sampling_steps=True,
+    ),
+    # The contrastive image-text model behind CLIPScore (scripts/train_contrastive.py).
+    "contrastive": Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=20,
+        family="multimodal",
+        data=(IMAGES,),
+        default_dataset="captioned_mnist5k",
+        captioned=True,
+        callbacks=(),
+        validates=True,
     ),
     "gpt": _language_model(
         "sequence_length", False, sequence_length=128, num_layers=4, hidden_dim=128

@@ -308,6 +308,19 @@ def _check_samples(args, recipe, name, info):
         raise UsageError(f"{PROG}: --fid-every measures images; {name} holds {kind}.")
     if recipe.labelled and info.num_classes is None:
         raise UsageError(f"{PROG}: {args.model} needs a labelled dataset; {name} has no labels.")
+    from keras_gen.data import datasets
+
+    captioned = name in datasets.CAPTIONED
+    if recipe.captioned and not captioned:
+        raise UsageError(
+            f"{PROG}: {args.model} trains on captioned images ({', '.join(datasets.CAPTIONED)}); "
+            f"{name} has no captions."
+        )
+    if captioned and not recipe.captioned:
+        raise UsageError(
+            f"{PROG}: {name} pairs images with captions; {args.model} trains on images "
+            f"alone (the captioned models: {recipes.names_with(lambda r: r.captioned)})."
+        )
 
 
 def _preview(load, dataset, binarize, labelled):
@@ -468,6 +481,20 @@ def _reconstruction_grid(args, recipe, run, data):
     )
 
 
+def _prompt_grid(args, recipe, run, data):
+    from keras_gen import callbacks
+    from keras_gen.data import captions
+
+    return callbacks.PromptGridCallback(
+        list(captions.GRID_PROMPTS),
+        log_dir=run.logdir,
+        png_dir=run.logdir,
+        steps=25,
+        guidance_scale=recipes.GUIDANCE_SCALE,
+        columns=6,
+    )
+
+
 def _text_samples(args, recipe, run, data):
     from keras_gen import callbacks
 
@@ -480,6 +507,7 @@ PICTURES = {
     recipes.SAMPLE_GRID: _sample_grid,
     recipes.RECONSTRUCTION_GRID: _reconstruction_grid,
     recipes.TEXT_SAMPLES: _text_samples,
+    recipes.PROMPT_GRID: _prompt_grid,
 }
 
 

@@ -51,6 +51,14 @@ TEMPLATES = (
     "the digit {digit}, {slant}, in {thickness} strokes",
 )
 
+#: Prompts of the pictures of a text-to-image model: every digit thin and upright, bold and
+#: upright, bold and leaning right (rows of three).
+GRID_PROMPTS = tuple(
+    f"a {thickness} {digit} {slant}"
+    for digit in range(10)
+    for thickness, slant in (("thin", "upright"), ("bold", "upright"), ("bold", "leaning right"))
+)
+
 
 def _as_unit_images(images, name="images"):
     """`(n, h, w)` float64 ink intensities in [0, 1] from uint8 or [-1, 1] images."""

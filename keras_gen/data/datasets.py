@@ -15,6 +15,8 @@ from keras_gen.data import captions, downloads, epoch_order, stacked_mnist, toy
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 BUILT_IN = ("mnist5k", "digits", "grid25", "ring8", "moons", "stacked_mnist", "captioned_mnist5k")
+#: The built-in datasets of `(image, caption tokens)` pairs.
+CAPTIONED = ("captioned_mnist5k",)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,6 +24,8 @@ MODELS = {
     "glow": Glow,
     "gpt": GPT,
     "transformer_xl": TransformerXL,
+    "text_to_image": TextToImageDiffusion,
+    "contrastive": ContrastiveImageText,
 }
 
 
