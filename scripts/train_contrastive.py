@@ -48,6 +48,13 @@ def held_out_retrieval(model, split="test"):
     return results
 
 
+def save_without_optimizer(model, path):
+    """The weights of `model` from an uncompiled copy: the file holds no optimizer state."""
+    shipped = ContrastiveImageText(seed=0)
+    shipped.set_weights(model.get_weights())
+    shipped.save_weights(path)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
@@ -65,7 +72,7 @@ def main():
     model.fit(train, epochs=args.epochs, validation_data=test, verbose=2)
     seconds = time.perf_counter() - start
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    model.save_weights(args.out)
+    save_without_optimizer(model, args.out)
     report = {
         "command": f"python scripts/train_contrastive.py --epochs {args.epochs}",
         "train_pairs": info.num_examples,
