@@ -47,3 +47,15 @@ def test_bad_arguments_are_named():
         metrics.image_prompt_agreement(np.zeros((2, 28, 28, 1)), ["a 1"])
     with pytest.raises(FileNotFoundError, match="train_contrastive.py"):
         multimodal.shipped_contrastive_model("/nonexistent/weights.h5")
+
+
+def test_shipped_contrastive_model_retrieves_held_out_captions():
+    # scripts/train_contrastive.py measured 79.8% over the 500 test images (59 captions).
+    model = multimodal.shipped_contrastive_model()
+    arrays = data.captioned_mnist5k_arrays("test")
+    images = arrays["images"].astype("float32") / 127.5 - 1.0
+    texts = captions.decode_captions(arrays["captions"][:, 0])
+    assert model.retrieval_accuracy(images, texts) == pytest.approx(0.798, abs=0.002)
+    own = metrics.clip_score(images[:100], texts[:100], model)["clip_score"]
+    other = metrics.clip_score(images[:100], texts[1:101], model)["clip_score"]
+    assert 0.0 <= other < own <= multimodal.CLIP_SCORE_WEIGHT
