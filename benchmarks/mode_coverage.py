@@ -94,6 +94,17 @@ def parse_args(argv=None):
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--beta-1", type=float)
     parser.add_argument("--beta-2", type=float)
+    parser.add_argument(
+        "--lr-decay",
+        choices=("none", "linear"),
+        default="none",
+        help="linear: both learning rates fall linearly to 0 over the run's updates",
+    )
+    parser.add_argument(
+        "--momentum",
+        type=float,
+        help="the generator's batch-norm momentum (pacgan networks; default 0.99, PacGAN 0.95)",
+    )
     parser.add_argument("--latent-dim", type=int, help="default 2 (mixtures), 100 (stacked)")
     parser.add_argument("--samples", type=int, help="samples scored (default 2,500; 26,000)")
     parser.add_argument("--jit-compile", choices=("auto", "true", "false"), default="auto")
@@ -150,7 +161,7 @@ def resolve_defaults(parser, args):
             parser.error(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
 
 
-def pacgan_networks(latent_dim, pack):
+def pacgan_networks(latent_dim, pack, momentum=None):
     """PacGAN's toy generator and discriminator (its appendix; keras_gen's layers)."""
     generator = networks.mlp_generator(
         latent_dim,
@@ -160,23 +171,38 @@ def pacgan_networks(latent_dim, pack):
         normalization="batch",
         output_activation=None,
     )
+    if momentum is not None:
+        for layer in generator.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = momentum
     discriminator = networks.maxout_discriminator((2 * pack,))
     return dict(generator=generator, discriminator=discriminator)
+
+
+def adam(args):
+    """One network's Adam, with the learning rate falling to 0 under `--lr-decay linear`."""
+    settings = dict(args.adam)
+    if args.lr_decay == "linear":
+        # One optimizer update per generator update: a Keras step is one of each.
+        settings["learning_rate"] = keras.optimizers.schedules.PolynomialDecay(
+            settings["learning_rate"], args.steps, end_learning_rate=0.0, power=1.0
+        )
+    return keras.optimizers.Adam(**settings)
 
 
 def build_model(args, seed):
     shape = (28, 28, 3) if args.dataset == "stacked_mnist" else (2,)
     kwargs = dict(latent_dim=args.latent_dim, seed=seed)
     if args.networks == "pacgan":
-        kwargs.update(pacgan_networks(args.latent_dim, args.pack))
+        kwargs.update(pacgan_networks(args.latent_dim, args.pack, args.momentum))
     else:
         kwargs["data_shape"] = shape
     if args.pack > 1:
         kwargs["pack"] = args.pack
     model = args.model_class(**kwargs)
     model.compile(
-        generator_optimizer=keras.optimizers.Adam(**args.adam),
-        discriminator_optimizer=keras.optimizers.Adam(**args.adam),
+        generator_optimizer=adam(args),
+        discriminator_optimizer=adam(args),
         jit_compile={"auto": "auto", "true": True, "false": False}[args.jit_compile],
         steps_per_execution=args.steps_per_execution,
     )
@@ -227,6 +253,8 @@ def run_trial(args, trial):
         "networks": args.networks,
         "batch_size": args.batch_size,
         "adam": args.adam,
+        "lr_decay": args.lr_decay,
+        "momentum": args.momentum,
         "jit_compile": args.jit_compile,
         "steps_per_execution": args.steps_per_execution,
         "train_seconds": round(train_seconds, 2),

@@ -25,8 +25,8 @@ def sample(args):
         return _continue_prompt(args, model, name)
     if recipe.captioned and not recipe.prompts:
         raise UsageError(
-            f"keras-gen sample: {args.model_file} holds a {name}, which scores images "
-            "against captions and generates nothing."
+            f"keras-gen sample draws images; {args.model_file} holds a {name}, which is used "
+            "from Python (model.similarity, model.generate(images): docs/models/multimodal.md)."
         )
     if args.guidance_scale is not None and not recipe.prompts:
         raise UsageError(

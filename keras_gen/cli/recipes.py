@@ -240,6 +240,17 @@ RECIPES = {
         callbacks=(),
         validates=True,
     ),
+    # Image-to-text on the same pairs: held-out nats per caption byte each epoch.
+    "captioner": Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=20,
+        family="multimodal",
+        data=(IMAGES,),
+        default_dataset="captioned_mnist5k",
+        captioned=True,
+        callbacks=(),
+        validates=True,
+    ),
     "gpt": _language_model(
         "sequence_length", False, sequence_length=128, num_layers=4, hidden_dim=128
     ),

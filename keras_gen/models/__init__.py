@@ -3,7 +3,11 @@
 from keras_gen.models.diffusion import DiffusionModel
 from keras_gen.models.flow import FlowModel, Glow, RealNVP
 from keras_gen.models.gan import ACGAN, DCGAN, GAN, LSGAN, SNGAN, WGANGP, ConditionalGAN
-from keras_gen.models.multimodal import ContrastiveImageText, TextToImageDiffusion
+from keras_gen.models.multimodal import (
+    ContrastiveImageText,
+    ImageCaptioner,
+    TextToImageDiffusion,
+)
 from keras_gen.models.text import GPT, TransformerXL
 from keras_gen.models.vae import VAE, VQVAE, BetaVAE, ConditionalVAE
 
@@ -26,6 +30,7 @@ MODELS = {
     "transformer_xl": TransformerXL,
     "text_to_image": TextToImageDiffusion,
     "contrastive": ContrastiveImageText,
+    "captioner": ImageCaptioner,
 }
 
 
