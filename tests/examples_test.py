@@ -33,6 +33,7 @@ def test_there_is_an_example_per_model():
         "realnvp_moons",
         "glow_mnist",
         "text_to_image_mnist",
+        "captioner_mnist",
     ):
         assert f"train_{stem}.py" in names
 
@@ -45,6 +46,7 @@ SMALL = {
     "train_conditional_vae_mnist.py": ["--importance-samples", "2"],
     "train_transformer_xl_pydoc.py": ["--batch-size", "64"],
     "train_text_to_image_mnist.py": ["--prompts", "4", "--sampling-steps", "2", "--guidance", "1"],
+    "train_captioner_mnist.py": ["--images", "4"],
 }
 
 
