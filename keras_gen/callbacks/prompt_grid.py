@@ -70,6 +70,7 @@ class PromptGridCallback(ImageGridCallback):
         self.fidelity = fidelity
         self.contrastive = contrastive
         self.last_fidelity = None
+        self._classifier = None
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.due(epoch):
@@ -80,8 +81,12 @@ class PromptGridCallback(ImageGridCallback):
         if self.fidelity:
             from keras_gen.metrics import multimodal
 
+            if self._classifier is None:  # built once: its weights are read from a file
+                from keras_gen.metrics import mnist_classifier
+
+                self._classifier = mnist_classifier.MNISTClassifier()
             found = multimodal.image_prompt_agreement(
-                samples, self.prompts, contrastive=self.contrastive
+                samples, self.prompts, self._classifier, self.contrastive
             )
             scalars = {k: found[k] for k in (*FIDELITY_KEYS, "clip_score") if k in found}
             self.last_fidelity = found

@@ -98,11 +98,10 @@ def _write_grid(args, model, recipe):
     if recipe.prompts:
         scale = recipes.GUIDANCE_SCALE if args.guidance_scale is None else args.guidance_scale
         try:
-            samples = model.generate(
-                [args.prompt] * args.num, seed=args.seed, guidance_scale=scale, **kwargs
-            )
+            prompts = model.prompt_tokens([args.prompt] * args.num)
         except ValueError as error:
             raise UsageError(f"keras-gen sample: --prompt: {error}") from None
+        samples = model.generate(prompts, seed=args.seed, guidance_scale=scale, **kwargs)
     else:
         samples = model.generate(args.num, seed=args.seed, **kwargs)
     picture = images.picture(samples)
@@ -203,6 +202,12 @@ def evaluate(args):
     args.model_file = records.resolve_model_file(args.model_file, "keras-gen evaluate")
     extractor = _extractor(args, "keras-gen evaluate")
     model = saving.load_model(args.model_file)
+    name, recipe = recipes.recipe_of(model)
+    if recipe.captioned:
+        raise UsageError(
+            f"keras-gen evaluate scores generate(num_samples); {args.model_file} holds a {name}: "
+            "score it from Python (keras_gen.metrics.prompt_fidelity, docs/models/multimodal.md)."
+        )
     evaluate_samples = metrics.SampleMetrics(
         args.reference, extractor, chosen, num_samples=args.num, seed=args.seed
     )

@@ -52,7 +52,7 @@ TEMPLATES = (
 )
 
 #: Prompts of the pictures of a text-to-image model: every digit thin and upright, bold and
-#: upright, bold and leaning right (rows of three).
+#: upright, bold and leaning right (three prompts per digit, digit by digit).
 GRID_PROMPTS = tuple(
     f"a {thickness} {digit} {slant}"
     for digit in range(10)
@@ -142,7 +142,10 @@ def caption(digit, thickness, slant, template=0):
 
 def captions_for(images, digits, template=0):
     """Captions of images with known digits, from the images' measured attributes."""
-    classes = attribute_classes(measure_attributes(images))
+    return _captions_of(digits, attribute_classes(measure_attributes(images)), template)
+
+
+def _captions_of(digits, classes, template):
     digits = np.asarray(digits)
     if digits.shape != classes["slant"].shape:
         raise ValueError(
@@ -241,7 +244,7 @@ def captioned_arrays(images, digits):
     classes = attribute_classes(measure_attributes(images))
     captions = np.stack(
         [
-            encode_captions(captions_for(images, digits, t), name="captions")
+            encode_captions(_captions_of(digits, classes, t), name="captions")
             for t in range(len(TEMPLATES))
         ],
         axis=1,

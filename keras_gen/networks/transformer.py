@@ -158,5 +158,11 @@ class EncoderBlock(TransformerBlock):
         if valid is None:
             mask = tf.ones((1, 1, 1, tf.shape(x)[1]), tf.bool)
         else:
-            mask = tf.cast(valid, tf.bool)[:, None, None, :]
+            valid = tf.cast(valid, tf.bool)
+            # A sequence of padding only (the null caption) attends to all of it with equal
+            # weights (zero queries): with every key masked, float16's -inf scores would make
+            # the softmax NaN. In float32 the weights are the masked softmax's, 1 / length.
+            empty = tf.logical_not(tf.reduce_any(valid, -1))
+            q = tf.where(empty[:, None, None, None], tf.zeros_like(q), q)
+            mask = tf.logical_or(valid, empty[:, None])[:, None, None, :]
         return finish_block(self, x, self._attend(q, k, v, mask), training)

@@ -319,15 +319,16 @@ class DiffusionModel(base.LatentGenerativeModel):
         """The network's float32 output; `u + s (c - u)` of a conditional model unless `s = 1`."""
         output = network(self._network_inputs(x_t, times, labels), training=False)
         if self.conditional:
-            # Shaped `[batch]` as `times` is made: `tf.shape(times)` gives grappler another
-            # graph, and guided samples that differ in the last bits.
-            no_labels = self.null_condition(tf.shape(times)[0])
-            unconditional = network(self._network_inputs(x_t, times, no_labels), training=False)
-            output = tf.cond(
-                tf.equal(scale, 1.0),
-                lambda: output,
-                lambda: unconditional + scale * (output - unconditional),
-            )
+
+            def guided():
+                # Shaped `[batch]` as `times` is made: `tf.shape(times)` gives grappler another
+                # graph, and guided samples that differ in the last bits.
+                no_labels = self.null_condition(tf.shape(times)[0])
+                unconditional = network(self._network_inputs(x_t, times, no_labels), training=False)
+                return unconditional + scale * (output - unconditional)
+
+            # The unconditional pass runs only when it is used (scale != 1).
+            output = tf.cond(tf.equal(scale, 1.0), lambda: output, guided)
         return tf.cast(output, tf.float32)
 
     # ------------------------------------------------------------------ saving

@@ -9,7 +9,7 @@ from keras_gen.data import captions as caption_data
 from keras_gen.models import base
 from keras_gen.models.multimodal import pairs
 from keras_gen.models.text import language_model
-from keras_gen.networks import common
+from keras_gen.networks import common, transformer
 from keras_gen.networks.transformer import TransformerBlock
 from keras_gen.utils import distribution
 
@@ -82,16 +82,13 @@ class ImageCaptioner(base.GenerativeModel):
         super().__init__(seed=seed, **kwargs)
         if image_encoder is None:
             image_encoder = networks.image_encoder(data_shape)
-        if len(image_encoder.inputs) != 1 or len(image_encoder.outputs[0].shape) != 2:
-            raise ValueError(
-                "`image_encoder` must map one image input to (batch, features). "
-                f"Received: image_encoder={base.describe(image_encoder)}"
-            )
+        pairs.check_image_encoder(image_encoder)
         self.image_encoder = image_encoder
         self.data_shape = tuple(image_encoder.inputs[0].shape[1:])
         self.caption_length = common.check_positive_int(caption_length, "caption_length")
         self.prefix_length = common.check_positive_int(prefix_length, "prefix_length")
         self.num_layers = common.check_positive_int(num_layers, "num_layers")
+        transformer.head_width(hidden_dim, num_heads)
         self.hidden_dim, self.num_heads, self.dropout = hidden_dim, num_heads, float(dropout)
         self.prefix = keras.layers.Dense(prefix_length * hidden_dim, name="prefix")
         self.token_embedding = keras.layers.Embedding(
@@ -157,20 +154,13 @@ class ImageCaptioner(base.GenerativeModel):
         mask = caption_mask(tokens)
         return tf.reduce_sum(losses * mask, axis=1) / tf.reduce_sum(mask, axis=1)
 
-    def train_step(self, data):
-        images, tokens = self.unpack(data)
+    def _tracked_loss(self, images, tokens, training):
         batch = distribution.BatchContext(images)
-        step_guard, _ = self.guard_inputs(images, None)
-        tokens = pairs.guard_tokens(step_guard, tokens)
-        variables = self.trainable_variables
-        with tf.GradientTape() as tape:
-            per_example = self._per_example_loss(images, tokens, training=True)
-            scaled = self.optimizer.scale_loss(batch.mean(per_example))
-        step_guard.require_finite("loss", per_example)
-        step_guard.apply(self.optimizer, tape.gradient(scaled, variables), variables)
-        step_guard.finish(self)
-        self.track(self.loss_tracker, per_example, batch)
-        return self.step_logs()
+        per_example = self._per_example_loss(images, tokens, training)
+        return batch, per_example, [(self.loss_tracker, per_example)]
+
+    def train_step(self, data):
+        return pairs.train_step(self, data, self._tracked_loss)
 
     def test_step(self, data):
         images, tokens = self.unpack(data)
@@ -220,7 +210,7 @@ class ImageCaptioner(base.GenerativeModel):
                 f"`max_length` must be at most caption_length={self.caption_length}. "
                 f"Received: max_length={max_length}"
             )
-        if float(temperature) < 0:
+        if not float(temperature) >= 0:  # NaN too
             raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature!r}")
         if top_k is not None:
             common.check_positive_int(top_k, "top_k")

@@ -34,7 +34,16 @@ def gather_replicas(x):
     return context.all_gather(x, axis=0)
 
 
-def info_nce(image_embeddings, text_embeddings, all_images, all_texts, scale, offset):
+def info_nce(
+    image_embeddings,
+    text_embeddings,
+    all_images,
+    all_texts,
+    scale,
+    offset,
+    tokens=None,
+    all_tokens=None,
+):
     """Per-example symmetric InfoNCE of a replica's rows against the global batch.
 
     Example `i` (global index `offset + i`) contributes half the cross entropy
@@ -47,6 +56,10 @@ def info_nce(image_embeddings, text_embeddings, all_images, all_texts, scale, of
         all_images, all_texts: the global batch's `(B, d)` (`gather_replicas`).
         scale: the logit scale (inverse temperature).
         offset: this replica's first row in the global batch.
+        tokens, all_tokens: this replica's and the global batch's caption
+            tokens: with them an image's best caption is correct when its tokens
+            are the image's own (a batch can hold one caption twice), else
+            only when it is the image's own pair.
 
     Returns:
         `(per_example_loss (b,), image_to_text_correct (b,))`.
@@ -58,10 +71,11 @@ def info_nce(image_embeddings, text_embeddings, all_images, all_texts, scale, of
         tf.nn.sparse_softmax_cross_entropy_with_logits(targets, image_logits)
         + tf.nn.sparse_softmax_cross_entropy_with_logits(targets, text_logits)
     )
-    correct = tf.cast(
-        tf.equal(tf.argmax(image_logits, -1, output_type=offset.dtype), targets), "float32"
-    )
-    return loss, correct
+    best = tf.argmax(image_logits, -1, output_type=offset.dtype)
+    if tokens is None:
+        return loss, tf.cast(tf.equal(best, targets), "float32")
+    same = tf.reduce_all(tf.equal(tf.gather(all_tokens, best), tokens), axis=1)
+    return loss, tf.cast(same, "float32")
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -133,11 +147,7 @@ class ContrastiveImageText(base.GenerativeModel):
         if text_encoder is None:
             text_encoder = encoders.text_encoder(caption_length)
         self.image_encoder, self.text_encoder = image_encoder, text_encoder
-        if len(image_encoder.inputs) != 1 or len(image_encoder.outputs[0].shape) != 2:
-            raise ValueError(
-                "`image_encoder` must map one image input to (batch, features). "
-                f"Received: image_encoder={base.describe(image_encoder)}"
-            )
+        pairs.check_image_encoder(image_encoder)
         if len(text_encoder.inputs) != 1 or len(text_encoder.outputs[0].shape) != 3:
             raise ValueError(
                 "`text_encoder` must map tokens (batch, length) to (batch, length, features). "
@@ -194,11 +204,6 @@ class ContrastiveImageText(base.GenerativeModel):
     def _check_arrays(self, x, y):
         pairs.check_pair_arrays(self, x, y)
 
-    def _checked(self, data):
-        images, tokens = self.unpack(data)
-        step_guard, _ = self.guard_inputs(images, None)
-        return images, pairs.guard_tokens(step_guard, tokens), step_guard
-
     def _loss(self, images, tokens, training):
         batch = distribution.BatchContext(images)
         image_embeddings = self.embed_images(images, training=training)
@@ -210,21 +215,21 @@ class ContrastiveImageText(base.GenerativeModel):
             gather_replicas(text_embeddings),
             self.scale(),
             batch.offset,
+            tokens,
+            gather_replicas(tokens),
         )
         return batch, per_example, correct
 
+    def _tracked_loss(self, images, tokens, training):
+        batch, per_example, correct = self._loss(images, tokens, training)
+        return (
+            batch,
+            per_example,
+            [(self.loss_tracker, per_example), (self.accuracy_tracker, correct)],
+        )
+
     def train_step(self, data):
-        images, tokens, step_guard = self._checked(data)
-        variables = self.trainable_variables
-        with tf.GradientTape() as tape:
-            batch, per_example, correct = self._loss(images, tokens, training=True)
-            scaled = self.optimizer.scale_loss(batch.mean(per_example))
-        step_guard.require_finite("loss", per_example)
-        step_guard.apply(self.optimizer, tape.gradient(scaled, variables), variables)
-        step_guard.finish(self)
-        self.track(self.loss_tracker, per_example, batch)
-        self.track(self.accuracy_tracker, correct, batch)
-        return self.step_logs()
+        return pairs.train_step(self, data, self._tracked_loss)
 
     def test_step(self, data):
         images, tokens = self.unpack(data)

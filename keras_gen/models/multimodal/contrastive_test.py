@@ -152,3 +152,27 @@ def test_bad_arguments_are_named():
         ContrastiveImageText(temperature=0.001)
     with pytest.raises(ValueError, match="text_encoder"):
         ContrastiveImageText(text_encoder=networks.image_encoder((8, 8, 1)))
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16", "mixed_bfloat16"])
+def test_a_caption_of_padding_only_gives_finite_features(policy):
+    # The null caption of text-to-image guidance is all padding: with every key masked,
+    # float16 scores of -inf made the softmax NaN.
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        encoder = encoders.text_encoder(LENGTH, hidden_dim=16, num_layers=1, num_heads=2)
+        out = encoder(np.zeros((2, LENGTH), "int32"))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.all(np.isfinite(np.asarray(out, "float32")))
+
+
+def test_encoder_block_equals_plain_masked_attention_in_float32():
+    # Models trained before the float16 fix give the same outputs, null caption included.
+    block = transformer.EncoderBlock(16, 2)
+    x = tf.constant(np.random.RandomState(0).normal(size=(3, 6, 16)).astype("float32"))
+    valid = tf.constant([[False] * 6, [True] * 3 + [False] * 3, [True] * 6])
+    out = np.asarray(block(x, valid))
+    q, k, v = block.keys_values_queries(x)
+    plain = transformer.finish_block(block, x, block._attend(q, k, v, valid[:, None, None]), False)
+    np.testing.assert_array_equal(out, np.asarray(plain))

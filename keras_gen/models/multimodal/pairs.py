@@ -86,3 +86,42 @@ def caption_tokens(captions, length, name):
     if array is not None and array.ndim == 1:
         captions = array.tolist()
     return caption_data.encode_captions(captions, length, name=name)
+
+
+def check_image_encoder(image_encoder):
+    """Raises ValueError unless `image_encoder` maps one image input to `(batch, features)`."""
+    if len(image_encoder.inputs) != 1 or len(image_encoder.outputs[0].shape) != 2:
+        from keras_gen.models import base
+
+        raise ValueError(
+            "`image_encoder` must map one image input to (batch, features). "
+            f"Received: image_encoder={base.describe(image_encoder)}"
+        )
+
+
+def train_step(model, data, losses):
+    """One guarded update of a model of pairs, and its logs.
+
+    Args:
+        model: the model (`unpack`, `guard_inputs`, `optimizer`, `track`).
+        data: the batch.
+        losses: `fn(images, tokens, training) -> (batch_context, per_example_loss,
+            tracked)`, `tracked` a list of `(Mean tracker, per-example values)`
+            (the loss's own tracker among them).
+
+    The images' range and finiteness and the tokens' range are checked in the
+    graph (`StepGuard`), and a failed check or a non-finite loss updates nothing.
+    """
+    images, tokens = model.unpack(data)
+    step_guard, _ = model.guard_inputs(images, None)
+    tokens = guard_tokens(step_guard, tokens)
+    variables = model.trainable_variables
+    with tf.GradientTape() as tape:
+        batch, per_example, tracked = losses(images, tokens, True)
+        scaled = model.optimizer.scale_loss(batch.mean(per_example))
+    step_guard.require_finite("loss", per_example)
+    step_guard.apply(model.optimizer, tape.gradient(scaled, variables), variables)
+    step_guard.finish(model)
+    for tracker, values in tracked:
+        model.track(tracker, values, batch)
+    return model.step_logs()

@@ -69,6 +69,10 @@ class TextToImageDiffusion(DiffusionModel):
         base_channels=32,
         **kwargs,
     ):
+        if not isinstance(caption_dropout, (int, float)) or not 0.0 <= caption_dropout < 1.0:
+            raise ValueError(
+                f"`caption_dropout` must be in [0, 1). Received: caption_dropout={caption_dropout!r}"
+            )
         if network is None:
             network = networks.unet(
                 common.check_data_shape(data_shape, ranks=(3,)),
