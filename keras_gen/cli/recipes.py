@@ -157,6 +157,21 @@ def _language_model(length_argument, consecutive, **model_kwargs):
     )
 
 
+def _captioned(**kwargs):
+    # The models of (image, caption) pairs, on captioned_mnist5k (docs/models/multimodal.md).
+    fields = dict(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=20,
+        family="multimodal",
+        data=(IMAGES,),
+        default_dataset="captioned_mnist5k",
+        captioned=True,
+        callbacks=(),
+        validates=True,
+    )
+    return Recipe(**{**fields, **kwargs})
+
+
 _DCGAN_ADAM = dict(learning_rate=2e-4, beta_1=0.5)
 _WGAN_ADAM = dict(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)
 _SNGAN_ADAM = dict(learning_rate=2e-4, beta_1=0.0, beta_2=0.9)
@@ -217,40 +232,18 @@ RECIPES = {
     ),
     # Text-to-image diffusion on captioned digits (docs/models/multimodal.md): the diffusion
     # recipe's U-Net with a text encoder and cross-attention; 29 epochs of 211 steps at 64.
-    "text_to_image": Recipe(
-        optimizer=dict(learning_rate=1e-3),
+    "text_to_image": _captioned(
         epochs=29,
-        family="multimodal",
         model_kwargs=dict(prediction="v", base_channels=16),
-        data=(IMAGES,),
-        default_dataset="captioned_mnist5k",
-        captioned=True,
         prompts=True,
         callbacks=(PROMPT_GRID,),
         sampling_steps=True,
+        validates=False,
     ),
     # The contrastive image-text model behind CLIPScore (scripts/train_contrastive.py).
-    "contrastive": Recipe(
-        optimizer=dict(learning_rate=1e-3),
-        epochs=20,
-        family="multimodal",
-        data=(IMAGES,),
-        default_dataset="captioned_mnist5k",
-        captioned=True,
-        callbacks=(),
-        validates=True,
-    ),
+    "contrastive": _captioned(),
     # Image-to-text on the same pairs: held-out nats per caption byte each epoch.
-    "captioner": Recipe(
-        optimizer=dict(learning_rate=1e-3),
-        epochs=20,
-        family="multimodal",
-        data=(IMAGES,),
-        default_dataset="captioned_mnist5k",
-        captioned=True,
-        callbacks=(),
-        validates=True,
-    ),
+    "captioner": _captioned(),
     "gpt": _language_model(
         "sequence_length", False, sequence_length=128, num_layers=4, hidden_dim=128
     ),

@@ -266,11 +266,4 @@ def make_dataset(arrays, batch_size, order):
     def gather(index):
         return tf.gather(images, index // phrasings), tf.gather(captions, index)
 
-    if order["shuffle"]:
-        index = epoch_order.shuffled_indices(
-            num_examples, order["seed"], batch_size, order["steps_per_epoch"]
-        )
-    else:
-        index = tf.data.Dataset.range(num_examples)
-    dataset = index.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE), num_examples
+    return epoch_order.gathered_batches(num_examples, batch_size, order, gather), num_examples

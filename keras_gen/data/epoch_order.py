@@ -105,6 +105,26 @@ def shuffled_indices(num_examples, seed, batch_size, steps_per_epoch=None, shuff
     )
 
 
+def gathered_batches(num_examples, batch_size, order, gather):
+    """Batches `gather(indices)` of `range(num_examples)`, in the order `datasets.load` resolved.
+
+    Only the indices flow through the pipeline: each batch gathers its
+    examples (`gather` maps an int64 `(b,)` index batch to tensors).
+
+    Args:
+        num_examples: size of the data.
+        batch_size: examples per batch.
+        order: `dict(shuffle=, seed=, steps_per_epoch=)` (shuffled by `shuffled_indices`).
+        gather: `fn(indices) -> batch`.
+    """
+    if order["shuffle"]:
+        index = shuffled_indices(num_examples, order["seed"], batch_size, order["steps_per_epoch"])
+    else:
+        index = tf.data.Dataset.range(num_examples)
+    dataset = index.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
 def shuffle_buffer(dataset, buffer_size, seed):
     """`dataset.shuffle(buffer_size)` whose order in each epoch is a function of `(seed, epoch)`.
 

@@ -80,14 +80,7 @@ def make_dataset(digits, digit_labels, split, batch_size, labels, order):
         x = tf.transpose(tf.gather(images, tf.gather(triples, index)), [0, 2, 3, 1])
         return (x, tf.gather(modes, index)) if labels else x  # (b, 28, 28, 3)
 
-    if order["shuffle"]:
-        index = epoch_order.shuffled_indices(
-            num_examples, order["seed"], batch_size, order["steps_per_epoch"]
-        )
-    else:
-        index = tf.data.Dataset.range(num_examples)
-    dataset = index.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE), num_examples
+    return epoch_order.gathered_batches(num_examples, batch_size, order, gather), num_examples
 
 
 def classify_channels(images, classifier=None):

@@ -29,7 +29,7 @@ def caption_mask(tokens):
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class ImageCaptioner(base.GenerativeModel):
+class ImageCaptioner(pairs.TrainsOnPairs, base.GenerativeModel):
     """Captions images: an image encoder's features, mapped to `prefix_length` vectors, prefix a causal decoder.
 
     As in ClipCap (Mokady et al. 2021, arXiv:2111.09734), the image is a
@@ -64,7 +64,6 @@ class ImageCaptioner(base.GenerativeModel):
     """
 
     nested_models = ("image_encoder",)
-    vocabulary_size = pairs.VOCABULARY_SIZE
 
     def __init__(
         self,
@@ -138,15 +137,6 @@ class ImageCaptioner(base.GenerativeModel):
         return tf.concat([tf.fill([tf.shape(tokens)[0], 1], BOS), tokens[:, :-1]], axis=1)
 
     # ------------------------------------------------------------------ training
-
-    def unpack(self, data):
-        return pairs.unpack_pairs(self, data)
-
-    def data_range(self):
-        return (-1.0, 1.0)
-
-    def _check_arrays(self, x, y):
-        pairs.check_pair_arrays(self, x, y)
 
     def _per_example_loss(self, images, tokens, training):
         logits = self.logits(images, self.shifted(tokens), training=training)

@@ -79,7 +79,7 @@ def info_nce(
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class ContrastiveImageText(base.GenerativeModel):
+class ContrastiveImageText(pairs.TrainsOnPairs, base.GenerativeModel):
     """Image and text encoders trained to agree, with CLIP's symmetric InfoNCE loss.
 
     Each train step embeds the images and captions of the batch (the encoders'
@@ -120,8 +120,6 @@ class ContrastiveImageText(base.GenerativeModel):
     """
 
     nested_models = ("image_encoder", "text_encoder")
-    #: Captions are bytes (named in the error for a token out of range).
-    vocabulary_size = pairs.VOCABULARY_SIZE
 
     def __init__(
         self,
@@ -193,16 +191,6 @@ class ContrastiveImageText(base.GenerativeModel):
         return tf.exp(tf.minimum(self.logit_scale, math.log(MAX_LOGIT_SCALE)))
 
     # ------------------------------------------------------------------ training
-
-    def unpack(self, data):
-        """`(images, tokens)` of a batch, checked for what the trace can see."""
-        return pairs.unpack_pairs(self, data)
-
-    def data_range(self):
-        return (-1.0, 1.0)
-
-    def _check_arrays(self, x, y):
-        pairs.check_pair_arrays(self, x, y)
 
     def _loss(self, images, tokens, training):
         batch = distribution.BatchContext(images)

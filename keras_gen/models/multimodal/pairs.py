@@ -11,6 +11,28 @@ from keras_gen.data import text
 VOCABULARY_SIZE = text.VOCABULARY_SIZE
 
 
+class TrainsOnPairs:
+    """Mixin of the models trained on `(images, caption_tokens)`: their batch and array checks.
+
+    Put before the Keras base class (`class M(TrainsOnPairs, GenerativeModel)`);
+    the model has `data_shape` and `caption_length`.
+    """
+
+    #: Captions are bytes (named in the error for a token out of range).
+    vocabulary_size = VOCABULARY_SIZE
+
+    def unpack(self, data):
+        """`(images, tokens)` of a batch, checked for what the trace can see."""
+        return unpack_pairs(self, data)
+
+    def data_range(self):
+        """[-1, 1]: the images' range."""
+        return (-1.0, 1.0)
+
+    def _check_arrays(self, x, y):
+        check_pair_arrays(self, x, y)
+
+
 def unpack_pairs(model, data):
     """`(images, tokens)` of a traced batch; what the trace can see raises ValueError.
 

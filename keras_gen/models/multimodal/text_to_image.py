@@ -12,7 +12,7 @@ from keras_gen.networks import common, encoders
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
-class TextToImageDiffusion(DiffusionModel):
+class TextToImageDiffusion(pairs.TrainsOnPairs, DiffusionModel):
     """A `DiffusionModel` conditioned on captions (Imagen / Stable Diffusion, small and from scratch).
 
     The network is a U-Net whose third input is caption tokens: a text encoder
@@ -51,9 +51,6 @@ class TextToImageDiffusion(DiffusionModel):
     images = model.generate(["a bold 7 leaning right"], guidance_scale=3.0, seed=0)
     ```
     """
-
-    #: Captions are bytes (named in the error for a token out of range).
-    vocabulary_size = pairs.VOCABULARY_SIZE
 
     def __init__(
         self,
@@ -114,17 +111,10 @@ class TextToImageDiffusion(DiffusionModel):
     def condition_spec(self):
         return tf.TensorSpec([None, self.caption_length], tf.int32)
 
-    def unpack(self, data):
-        """`(images, tokens)` of a batch, checked for what the trace can see."""
-        return pairs.unpack_pairs(self, data)
-
     def guard_inputs(self, x, labels):
         """The data checks of the base class, and caption tokens within the byte vocabulary."""
         step_guard, _ = super().guard_inputs(x, None)
         return step_guard, pairs.guard_tokens(step_guard, labels)
-
-    def _check_arrays(self, x, y):
-        pairs.check_pair_arrays(self, x, y)
 
     # ------------------------------------------------------------------ sampling
 
