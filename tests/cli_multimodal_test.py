@@ -75,6 +75,7 @@ def test_captioned_data_goes_to_captioned_models_only(tmp_path):
     assert code == 2 and "has no captions" in err
 
 
+@pytest.mark.slow  # 36 s in the full run (a validation pass over the 1,500 test pairs)
 def test_train_contrastive_then_sample_refuses(tmp_path):
     logdir = tmp_path / "contrastive"
     code, _, err = _in_process("train", "contrastive", *SHORT, "--logdir", logdir)
