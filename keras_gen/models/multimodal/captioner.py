@@ -200,12 +200,7 @@ class ImageCaptioner(pairs.TrainsOnPairs, base.GenerativeModel):
                 f"`max_length` must be at most caption_length={self.caption_length}. "
                 f"Received: max_length={max_length}"
             )
-        if not float(temperature) >= 0:  # NaN too
-            raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature!r}")
-        if top_k is not None:
-            common.check_positive_int(top_k, "top_k")
-        if top_p is not None and not 0.0 < float(top_p) <= 1.0:
-            raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p!r}")
+        language_model.check_sampling(temperature, top_k, top_p)
         run = self.compiled_function("captions", self._decoding_loop)
         tokens = run(
             tf.constant(images),

@@ -239,12 +239,7 @@ class LanguageModel(base.GenerativeModel):
                 f"[0, {self.vocabulary_size}). Received: prompt={prompt!r:.80}"
             )
         common.check_positive_int(max_length, "max_length")
-        if float(temperature) < 0:
-            raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature!r}")
-        if top_k is not None:
-            common.check_positive_int(top_k, "top_k")
-        if top_p is not None and not 0.0 < float(top_p) <= 1.0:
-            raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p!r}")
+        check_sampling(temperature, top_k, top_p)
         return tokens, as_text
 
     def generation_options(self, prompt_length, max_length, **options):
@@ -323,6 +318,16 @@ class LanguageModel(base.GenerativeModel):
             }
         )
         return config
+
+
+def check_sampling(temperature, top_k, top_p):
+    """Raises ValueError, naming the argument, for a sampling option `sample_token` cannot take."""
+    if not float(temperature) >= 0:  # NaN too
+        raise ValueError(f"`temperature` must be >= 0. Received: temperature={temperature!r}")
+    if top_k is not None:
+        common.check_positive_int(top_k, "top_k")
+    if top_p is not None and not 0.0 < float(top_p) <= 1.0:
+        raise ValueError(f"`top_p` must be in (0, 1]. Received: top_p={top_p!r}")
 
 
 def sample_token(logits, temperature, top_k, top_p, seed):
