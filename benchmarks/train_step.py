@@ -162,6 +162,9 @@ FAMILIES = {
     "transformer_xl": ("transformer_xl", "pydoc", 32, 20),
     "glow": ("glow", "mnist5k", 64, 20),
     "realnvp": ("realnvp", "moons", 64, 40),
+    "text_to_image": ("text_to_image", "captioned_mnist5k", 64, 10),
+    "contrastive": ("contrastive", "captioned_mnist5k", 128, 20),
+    "captioner": ("captioner", "captioned_mnist5k", 64, 20),
 }
 
 
