@@ -113,3 +113,16 @@ def test_bad_input_is_named_and_changes_no_weight():
             model.generate(images, **kwargs)
     with pytest.raises(ValueError, match="`images` must have shape"):
         model.generate(np.zeros((2, 28, 28, 1)))
+
+
+def test_a_bad_token_changes_no_weight_under_xla():
+    # "auto" takes XLA on a CPU for this model; an XLA gather would clamp the token silently.
+    model = _model()
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=True)
+    images, tokens, _ = _pairs()
+    tokens[2, 0] = 300
+    weights = [w.copy() for w in model.get_weights()]
+    with pytest.raises(ValueError, match=r"token ids in \[0, vocabulary_size=256\)"):
+        model.fit(tf.data.Dataset.from_tensor_slices((images, tokens)).batch(4), verbose=0)
+    for a, b in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
