@@ -112,6 +112,27 @@ def test_dataset_labels_out_of_range_change_no_weight(name, bad_label, jit_compi
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("name", ["ConditionalVAE", "DiffusionModel"])
+def test_validation_labels_out_of_range_are_named_under_xla(name):
+    # XLA would clamp label 3 to 2 in a gather and report a validation loss for the wrong class.
+    model = CONDITIONAL[name](jit_compile=True)
+    labels = np.zeros(32, "int32")
+    train = tf.data.Dataset.from_tensor_slices((_vectors(), labels)).batch(16)
+    labels = labels.copy()
+    labels[20] = 3
+    validation = tf.data.Dataset.from_tensor_slices((_vectors(seed=1), labels)).batch(16)
+    with pytest.raises(
+        ValueError,
+        match=r"labels in \[0, num_classes=3\) at validation batch 1 "
+        r"\(validation changes no weight\).*Received: labels in \[0, 3\]",
+    ):
+        model.fit(train, validation_data=validation, verbose=0)
+    with pytest.raises(ValueError, match=r"at validation batch 1"):
+        model.evaluate(validation, verbose=0)
+    # Good validation data after the error evaluates as before.
+    model.evaluate(train, verbose=0)
+
+
 @pytest.mark.parametrize(
     "labels, match",
     [
@@ -161,6 +182,18 @@ def test_gpt_out_of_vocabulary_tokens_change_no_weight(jit_compile):
     _assert_unchanged(before, model)
     with pytest.raises(ValueError, match=r"`x` must hold token ids in \[0, vocabulary_size"):
         model.fit(tokens[:, :-1], tokens[:, 1:], verbose=0)
+
+
+def test_gpt_validation_tokens_out_of_vocabulary_are_named_under_xla():
+    model = _gpt(jit_compile=True)
+    tokens = np.random.RandomState(0).randint(0, 16, (16, 9)).astype("int32")
+    model.fit(tokens[:, :-1], tokens[:, 1:], batch_size=8, verbose=0)
+    tokens[11, 4] = 16
+    dataset = tf.data.Dataset.from_tensor_slices((tokens[:, :-1], tokens[:, 1:])).batch(8)
+    with pytest.raises(
+        ValueError, match=r"vocabulary_size=16\) at validation batch 1.*tokens in \[0, 16\]"
+    ):
+        model.evaluate(dataset, verbose=0)
 
 
 @JIT

@@ -348,6 +348,17 @@ class GenerativeModel(keras.Model):
             )
         return history
 
+    def evaluate(self, x=None, y=None, *args, callbacks=None, **kwargs):
+        """`keras.Model.evaluate` with the validation steps' guard.
+
+        A batch with tokens, labels or data out of range raises a ValueError
+        naming the batch (XLA would clamp a bad id and report a wrong loss).
+        """
+        if not isinstance(callbacks, keras.callbacks.CallbackList):
+            # fit() passes its own CallbackList, which holds StopOnBadStep already.
+            callbacks = [guard.StopOnBadStep(), *(callbacks or [])]
+        return super().evaluate(x, y, *args, callbacks=callbacks, **kwargs)
+
     def check_samples(self, x):
         """Checks numpy training samples before `fit`: some, of the data shape, float, in range."""
         name = type(self).__name__

@@ -147,15 +147,22 @@ def apply_if(ok, optimizer, gradients, variables):
     tf.distribute.get_replica_context().merge_call(cross_replica, args=(ok, list(gradients)))
 
 
-def describe_failure(model, flags, details, batch):
-    """The error for a step whose `flags` are set: NonFiniteLossError or ValueError."""
+def describe_failure(model, flags, details, batch, validation=False):
+    """The error for a step whose `flags` are set: NonFiniteLossError or ValueError.
+
+    Args:
+        validation: the step was a validation (`test_step`) step, which updates nothing.
+    """
     found = {
         name: details[2 * i : 2 * i + 2] for i, name in enumerate(REASONS) if flags & _BIT[name]
     }
-    where = (
-        f"at batch {batch}; the update of that batch was skipped, so the model "
-        "is as it was before it"
-    )
+    if validation:
+        where = f"at validation batch {batch} (validation changes no weight)"
+    else:
+        where = (
+            f"at batch {batch}; the update of that batch was skipped, so the model "
+            "is as it was before it"
+        )
     name = type(model).__name__
     if "labels" in found:
         low, high = found["labels"]
@@ -198,19 +205,33 @@ def describe_failure(model, flags, details, batch):
 
 
 class StopOnBadStep(keras.callbacks.Callback):
-    """Raises after a step whose guard failed; `GenerativeModel.fit` puts it first.
+    """Raises after a step whose guard failed; `GenerativeModel.fit` and `evaluate` put it first.
 
-    It also raises `NonFiniteLossError` for a non-finite value in the logs.
+    Training steps raise before any later callback runs; validation steps
+    (which a guard checks for the same token, label and range errors, since
+    XLA would clamp a bad id there too) raise in the same way. It also raises
+    `NonFiniteLossError` for a non-finite value in the training logs.
     """
 
     def on_train_begin(self, logs=None):
         self.model.step_status[0].assign(0)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_test_begin(self, logs=None):
+        self.model.step_status[0].assign(0)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._raise_if_failed(batch, validation=True)
+
+    def _raise_if_failed(self, batch, validation):
         flags_variable, details_variable = self.model.step_status
         flags = int(flags_variable.numpy())
         if flags:
-            raise describe_failure(self.model, flags, details_variable.numpy(), batch)
+            raise describe_failure(
+                self.model, flags, details_variable.numpy(), batch, validation=validation
+            )
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._raise_if_failed(batch, validation=False)
         for name, value in (logs or {}).items():
             value = np.asarray(value, dtype="float64")
             if not np.all(np.isfinite(value)):

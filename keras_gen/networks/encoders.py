@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_gen.data import captions
 from keras_gen.networks import common, transformer
 
 
@@ -52,15 +53,15 @@ def text_encoder(
     num_layers=2,
     num_heads=4,
     dropout=0.0,
-    pad_token=0,
     name="text_encoder",
 ):
     """A bidirectional Transformer encoder over byte tokens: `tokens -> (batch, length, hidden_dim)`.
 
     Token and learned position embeddings, `num_layers` pre-norm
-    `transformer.EncoderBlock`s that mask the `pad_token` positions out of the
-    attention, and a final layer norm. The multimodal models read its
-    per-token features (cross-attention) or pool them over the valid tokens.
+    `transformer.EncoderBlock`s that mask the padding positions
+    (`keras_gen.data.captions.PAD`, 0) out of the attention, and a final
+    layer norm. The multimodal models read its per-token features
+    (cross-attention) or pool them over the valid tokens.
 
     Args:
         max_length: tokens per caption (fixed).
@@ -69,7 +70,6 @@ def text_encoder(
         num_layers: encoder blocks.
         num_heads: attention heads.
         dropout: dropout rate in the blocks.
-        pad_token: the padding id.
         name: model name.
 
     Returns:
@@ -83,7 +83,7 @@ def text_encoder(
     transformer.head_width(hidden_dim, num_heads)
     num_layers = common.check_positive_int(num_layers, "num_layers")
     tokens = keras.Input(shape=(max_length,), dtype="int32", name="tokens")
-    valid = keras.ops.not_equal(tokens, pad_token)
+    valid = keras.ops.not_equal(tokens, captions.PAD)
     x = TokenPositionEmbedding(vocabulary_size, max_length, hidden_dim, name="embedding")(tokens)
     for i in range(num_layers):
         x = transformer.EncoderBlock(hidden_dim, num_heads, dropout, name=f"block_{i}")(x, valid)

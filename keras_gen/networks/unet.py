@@ -4,6 +4,7 @@ import math
 
 import keras
 
+from keras_gen.data import captions as captions_data
 from keras_gen.networks import common
 
 
@@ -77,7 +78,7 @@ def _attention_block(x, groups, name, context=None):
     return keras.layers.Add(name=f"{name}_cross_add")([x, h])
 
 
-def _conditioning(inputs, embedding, num_classes, text_encoder, pad_token):
+def _conditioning(inputs, embedding, num_classes, text_encoder):
     """Adds the class or caption input to `inputs`; returns `(embedding, context)`.
 
     Class labels add a label embedding (`num_classes + 1` entries, the last
@@ -97,7 +98,7 @@ def _conditioning(inputs, embedding, num_classes, text_encoder, pad_token):
     captions = keras.Input(text_encoder.inputs[0].shape[1:], dtype="int32", name="captions")
     inputs.append(captions)
     features = text_encoder(captions)
-    valid = keras.ops.not_equal(captions, pad_token)
+    valid = keras.ops.not_equal(captions, captions_data.PAD)
     weights = keras.ops.cast(keras.ops.expand_dims(valid, -1), features.dtype)
     pooled = keras.ops.sum(features * weights, axis=1) / keras.ops.maximum(
         keras.ops.sum(weights, axis=1), 1.0
@@ -116,7 +117,6 @@ def unet(
     num_classes=None,
     dropout=0.0,
     text_encoder=None,
-    pad_token=0,
     name="unet",
 ):
     """U-Net mapping `[noisy images, timesteps(, labels)]` to a float32 tensor of the image shape.
@@ -145,8 +145,9 @@ def unet(
         dropout: dropout rate inside the residual blocks.
         text_encoder: a `keras.Model` `tokens (batch, length) -> (batch,
             length, dim)` (`networks.text_encoder`), trained with the U-Net;
-            None for no captions. Not with `num_classes`.
-        pad_token: the caption padding id, masked out of the cross-attention.
+            None for no captions. Not with `num_classes`. Caption tokens
+            equal to `keras_gen.data.captions.PAD` (0) are padding, masked
+            out of the cross-attention and the pooling.
         name: model name.
 
     Returns:
@@ -185,7 +186,7 @@ def unet(
         embedding
     )
     embedding = keras.layers.Dense(embedding_dim, name="time_dense_1")(embedding)
-    embedding, context = _conditioning(inputs, embedding, num_classes, text_encoder, pad_token)
+    embedding, context = _conditioning(inputs, embedding, num_classes, text_encoder)
     embedding = keras.layers.Activation("swish", name="time_swish")(embedding)
 
     x = keras.layers.Conv2D(base_channels, 3, padding="same", name="conv_in")(images)

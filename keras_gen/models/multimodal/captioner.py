@@ -155,7 +155,7 @@ class ImageCaptioner(pairs.TrainsOnPairs, base.GenerativeModel):
         return pairs.train_step(self, data, self._tracked_loss)
 
     def test_step(self, data):
-        images, tokens = self.unpack(data)
+        images, tokens = pairs.guarded_validation_batch(self, data)
         batch = distribution.BatchContext(images)
         self.track(self.loss_tracker, self._per_example_loss(images, tokens, False), batch)
         return self.step_logs()

@@ -122,7 +122,10 @@ def test_a_bad_token_changes_no_weight_under_xla():
     images, tokens, _ = _pairs()
     tokens[2, 0] = 300
     weights = [w.copy() for w in model.get_weights()]
+    dataset = tf.data.Dataset.from_tensor_slices((images, tokens)).batch(4)
     with pytest.raises(ValueError, match=r"token ids in \[0, vocabulary_size=256\)"):
-        model.fit(tf.data.Dataset.from_tensor_slices((images, tokens)).batch(4), verbose=0)
+        model.fit(dataset, verbose=0)
     for a, b in zip(weights, model.get_weights()):
         np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match=r"vocabulary_size=256\) at validation batch 0"):
+        model.evaluate(dataset, verbose=0)

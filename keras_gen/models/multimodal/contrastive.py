@@ -222,7 +222,7 @@ class ContrastiveImageText(pairs.TrainsOnPairs, base.GenerativeModel):
         return pairs.train_step(self, data, self._tracked_loss)
 
     def test_step(self, data):
-        images, tokens = self.unpack(data)
+        images, tokens = pairs.guarded_validation_batch(self, data)
         batch, per_example, correct = self._loss(images, tokens, training=False)
         self.track(self.loss_tracker, per_example, batch)
         self.track(self.accuracy_tracker, correct, batch)

@@ -70,6 +70,15 @@ def guard_tokens(step_guard, tokens):
     return tf.clip_by_value(tokens, 0, VOCABULARY_SIZE - 1)
 
 
+def guarded_validation_batch(model, data):
+    """`(images, tokens)` of a validation batch, its checks written for `StopOnBadStep`."""
+    images, tokens = model.unpack(data)
+    step_guard, _ = model.guard_inputs(images, None)
+    tokens = guard_tokens(step_guard, tokens)
+    step_guard.finish(model)
+    return images, tokens
+
+
 def check_pair_arrays(model, x, y):
     """Checks `fit(images, tokens)` numpy arrays before training starts."""
     if y is None:

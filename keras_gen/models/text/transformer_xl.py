@@ -157,9 +157,8 @@ class TransformerXL(language_model.LanguageModel):
     def _step(self, data, training):
         inputs, targets = self.unpack_tokens(data)
         batch = distribution.BatchContext(inputs)
-        step_guard = None
-        if training:
-            step_guard, inputs, targets = self.guard_tokens(inputs, targets)
+        # Validation is guarded too: XLA would clamp a bad id into a wrong loss.
+        step_guard, inputs, targets = self.guard_tokens(inputs, targets)
         memory, valid = self.read_memory()
         with tf.GradientTape() as tape:
             logits, new_memory = self.forward(inputs, memory, valid, training=training)
@@ -174,8 +173,7 @@ class TransformerXL(language_model.LanguageModel):
             )
         if self.active_memory_length:
             self._write_memory(new_memory, valid, step_guard)
-        if step_guard is not None:
-            step_guard.finish(self)
+        step_guard.finish(self)
         return self.token_logs(per_example, batch)
 
     def train_step(self, data):

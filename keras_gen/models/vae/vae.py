@@ -231,6 +231,8 @@ class VAE(base.LatentGenerativeModel):
     def test_step(self, data):
         x, labels = self.unpack(data)
         batch = distribution.BatchContext(x)
+        step_guard, labels = self.guard_inputs(x, labels)
+        step_guard.finish(self)
         self.begin_step(batch, tf.identity(self.optimizer.iterations))
         reconstruction, kl = self.terms(x, labels, self._noise(VALIDATION_NOISE), training=False)
         return self._logs(reconstruction + self.kl_weight() * kl, reconstruction, kl, batch)
