@@ -8,6 +8,7 @@ from keras_gen.data.datasets import (
     load,
 )
 from keras_gen.data.downloads import DownloadUnavailableError
+from keras_gen.data.music import MusicInfo, load_music
 from keras_gen.data.stacked_mnist import stacked_mnist_metrics
 from keras_gen.data.text import TextInfo, load_text, text_tokens
 from keras_gen.data.toy import toy_metrics

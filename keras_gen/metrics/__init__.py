@@ -15,6 +15,7 @@ from keras_gen.metrics.likelihood import (
 from keras_gen.metrics.manifold import density_coverage, precision_recall
 from keras_gen.metrics.mnist_classifier import MNISTClassifier
 from keras_gen.metrics.multimodal import clip_score, image_prompt_agreement, prompt_fidelity
+from keras_gen.metrics.music import compare_music, jensen_shannon, music_statistics
 from keras_gen.metrics.sample_metrics import (
     SAMPLE_METRICS,
     SampleMetrics,

@@ -28,12 +28,15 @@ def _check(model, data, labels):
             f"`data` must have shape (n, *{model.data_shape}) with n > 0. "
             f"Received: data with shape {data.shape}"
         )
-    if model.likelihood == "bernoulli" and not np.all(np.isin(data, (-1.0, 1.0))):
-        raise ValueError(
-            "With the Bernoulli likelihood, log p(x) is a probability only for binary data "
-            "(values -1 and 1): load it with `keras_gen.data.load(..., binarize=True)` or "
-            "threshold it. Received: data with values other than -1 and 1"
-        )
+    if model.likelihood == "bernoulli":
+        low, high = model.data_range()  # the two values binary data take: -1 and 1, or 0 and 1
+        if not np.all(np.isin(data, (low, high))):
+            raise ValueError(
+                "With the Bernoulli likelihood, log p(x) is a probability only for binary data "
+                f"(values {low:g} and {high:g}): load it with `keras_gen.data.load(..., "
+                "binarize=True)` or threshold it. Received: data with values other than "
+                f"{low:g} and {high:g}"
+            )
     if model.conditional:
         labels = model.check_labels(labels, "labels", len(data))
     elif labels is not None:

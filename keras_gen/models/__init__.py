@@ -8,6 +8,7 @@ from keras_gen.models.multimodal import (
     ImageCaptioner,
     TextToImageDiffusion,
 )
+from keras_gen.models.music import MusicTransformerXL, MusicVAE
 from keras_gen.models.text import GPT, TransformerXL
 from keras_gen.models.vae import VAE, VQVAE, BetaVAE, ConditionalVAE
 
@@ -31,6 +32,8 @@ MODELS = {
     "text_to_image": TextToImageDiffusion,
     "contrastive": ContrastiveImageText,
     "captioner": ImageCaptioner,
+    "music_vae": MusicVAE,
+    "music_transformer_xl": MusicTransformerXL,
 }
 
 

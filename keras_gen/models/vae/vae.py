@@ -190,6 +190,10 @@ class VAE(base.LatentGenerativeModel):
         progress = tf.cast(self.optimizer.iterations, "float32") / self.beta_warmup_steps
         return self.beta * tf.minimum(progress, 1.0)
 
+    def kl_penalty(self, kl):
+        """What the objective charges for a KL of `kl` nats (the hook of free bits): `kl`."""
+        return kl
+
     def terms(self, data, labels, noise, training):
         """Per-example `(reconstruction, kl)`: `-log p(x|z)` at `z = mean + std * noise`, and the KL."""
         mean, log_variance = self.posterior(data, labels, training=training)
@@ -220,7 +224,7 @@ class VAE(base.LatentGenerativeModel):
         kl_weight = self.kl_weight()
         with tf.GradientTape() as tape:
             reconstruction, kl = self.terms(x, labels, noise, training=True)
-            per_example = reconstruction + kl_weight * kl
+            per_example = reconstruction + kl_weight * self.kl_penalty(kl)
             scaled = self.optimizer.scale_loss(batch.mean(per_example))
         variables = self.trainable_variables
         step_guard.require_finite("loss", per_example)
@@ -235,7 +239,8 @@ class VAE(base.LatentGenerativeModel):
         step_guard.finish(self)
         self.begin_step(batch, tf.identity(self.optimizer.iterations))
         reconstruction, kl = self.terms(x, labels, self._noise(VALIDATION_NOISE), training=False)
-        return self._logs(reconstruction + self.kl_weight() * kl, reconstruction, kl, batch)
+        per_example = reconstruction + self.kl_weight() * self.kl_penalty(kl)
+        return self._logs(per_example, reconstruction, kl, batch)
 
     def _logs(self, per_example, reconstruction, kl, batch):
         self.track(self.loss_tracker, per_example, batch)
