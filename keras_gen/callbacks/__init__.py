@@ -1,6 +1,7 @@
-"""Keras callbacks: sample-quality metrics, pictures of samples and reconstructions, backups
-that resume."""
+"""Keras callbacks: sample-quality metrics, pictures of samples and reconstructions, music to
+listen to, backups that resume."""
 
+from keras_gen.callbacks.audio_sample import AudioSampleCallback
 from keras_gen.callbacks.backup import Backup
 from keras_gen.callbacks.bits_per_dim import BitsPerDim
 from keras_gen.callbacks.image_grid import ImageGridCallback, ReconstructionGridCallback
