@@ -30,12 +30,16 @@ from keras_gen.utils import audio, images
 
 
 def _train(model, dataset, steps, steps_per_epoch, validation=None):
+    """Trains for `steps` updates in epochs of at most `steps_per_epoch`; returns the seconds."""
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    epochs = math.ceil(steps / steps_per_epoch)
+    if steps % epochs:
+        raise ValueError(f"--steps must divide into {epochs} equal epochs. Received: {steps}")
     start = time.time()
     model.fit(
         dataset.repeat(),
-        epochs=math.ceil(steps / steps_per_epoch),
-        steps_per_epoch=min(steps, steps_per_epoch),
+        epochs=epochs,
+        steps_per_epoch=steps // epochs,
         validation_data=validation,
         verbose=2,
     )

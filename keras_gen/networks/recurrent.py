@@ -3,11 +3,11 @@
 After MusicVAE (Roberts et al. 2018, arXiv:1803.05428): a bidirectional
 recurrent encoder reads the frames into the posterior; the decoder's
 "conductor" turns the latent into one embedding per bar, and a bottom-level
-recurrent network writes each bar's frames from its embedding alone (its
-state starts from the embedding at every bar), so the latent has to carry the
-piece's structure. Unlike MusicVAE's decoder the bottom level is not
-autoregressive: given the latent every key of every frame is an independent
-Bernoulli, so `log p(x|z)` is exact and cheap.
+autoregressive LSTM writes each bar's frames from its embedding and the
+frame before (its state starts from the embedding at every bar, so the
+latent carries the structure across bars). Given the latent and the frames
+before, the 88 keys of a frame are independent Bernoullis (MusicVAE's
+multi-instrument piano-roll output), so `log p(x|z)` is exact.
 """
 
 import keras
@@ -52,7 +52,16 @@ def recurrent_encoder(data_shape=(64, 88), latent_dim=64, hidden_dim=256, name="
 def hierarchical_decoder(
     latent_dim=64, data_shape=(64, 88), bars=4, hidden_dim=256, name="decoder"
 ):
-    """Latent -> conductor LSTM over bars -> an LSTM per bar -> `(batch, frames, keys)` float32 logits.
+    """`[latents, frames] -> (batch, frames, keys)` float32 logits of each frame given the frames before.
+
+    The latent goes through a conductor LSTM that makes one embedding per
+    bar; each bar's frames come from a bar LSTM whose state starts from that
+    embedding and whose input at each frame is the embedding and the previous
+    frame (teacher forcing: `frames` shifted right by one, silence before the
+    first). Sampling runs the same layers one frame at a time
+    (`MusicVAE.samples_from_latents`), so a decoder passed to `MusicVAE` keeps
+    these layer names: `conductor_input`, `conductor`, `bar_embedding`,
+    `bar_state`, `bar_decoder` (an LSTM), `key_logits`.
 
     Args:
         latent_dim: size of the latent.
@@ -70,6 +79,7 @@ def hierarchical_decoder(
     hidden_dim = common.check_positive_int(hidden_dim, "hidden_dim")
     per_bar = frames // bars
     latents = keras.Input((latent_dim,), name="latents")
+    targets = keras.Input((frames, keys), name="frames")
     z = keras.layers.Dense(hidden_dim, activation="tanh", name="conductor_input")(latents)
     conductor = keras.layers.LSTM(hidden_dim, return_sequences=True, name="conductor")(
         keras.layers.RepeatVector(bars, name="repeat_bars")(z)
@@ -77,12 +87,15 @@ def hierarchical_decoder(
     embedding = keras.layers.Dense(hidden_dim, activation="tanh", name="bar_embedding")(conductor)
     flat = keras.ops.reshape(embedding, (-1, hidden_dim))  # (batch * bars, hidden)
     state = keras.layers.Dense(2 * hidden_dim, activation="tanh", name="bar_state")(flat)
-    h0, c0 = state[:, :hidden_dim], state[:, hidden_dim:]
-    steps = keras.layers.RepeatVector(per_bar, name="repeat_frames")(flat)
+    previous = keras.ops.pad(targets[:, :-1], ((0, 0), (1, 0), (0, 0)))  # frame t-1 at t
+    previous = keras.ops.reshape(keras.ops.cast(previous, flat.dtype), (-1, per_bar, keys))
+    steps = keras.layers.Concatenate(name="bar_inputs")(
+        [keras.layers.RepeatVector(per_bar, name="repeat_frames")(flat), previous]
+    )
     x = keras.layers.LSTM(hidden_dim, return_sequences=True, name="bar_decoder")(
-        steps, initial_state=[h0, c0]
+        steps, initial_state=[state[:, :hidden_dim], state[:, hidden_dim:]]
     )  # (batch * bars, per_bar, hidden)
     x = keras.layers.Dense(keys, name="key_logits")(x)
     x = keras.ops.reshape(x, (-1, frames, keys))
     x = keras.layers.Activation("linear", dtype="float32", name="logits_float32")(x)
-    return keras.Model(latents, x, name=name)
+    return keras.Model([latents, targets], x, name=name)

@@ -167,6 +167,12 @@ class VAE(base.LatentGenerativeModel):
         """Raw decoder outputs (logits or means), float32, shape `(batch, *data_shape)`."""
         return tf.cast(self.decoder(self._inputs(latents, labels), training=training), "float32")
 
+    def likelihood_outputs(self, latents, labels, data, training=False):
+        """The decoder outputs that score `data` given `latents` (the hook of an autoregressive
+        decoder, which reads the data it scores): `decoder_outputs(latents, labels)`."""
+        del data
+        return self.decoder_outputs(latents, labels, training=training)
+
     def log_likelihood_of(self, data, outputs):
         """`log p(x|z)` per example from the decoder's outputs (the likelihood hook)."""
         if self.likelihood == "bernoulli":
@@ -198,7 +204,7 @@ class VAE(base.LatentGenerativeModel):
         """Per-example `(reconstruction, kl)`: `-log p(x|z)` at `z = mean + std * noise`, and the KL."""
         mean, log_variance = self.posterior(data, labels, training=training)
         latents = mean + tf.exp(0.5 * log_variance) * noise
-        outputs = self.decoder_outputs(latents, labels, training=training)
+        outputs = self.likelihood_outputs(latents, labels, data, training=training)
         reconstruction = -self.log_likelihood_of(data, outputs)
         return reconstruction, likelihoods.gaussian_kl(mean, log_variance)
 
@@ -354,8 +360,11 @@ class VAE(base.LatentGenerativeModel):
                 tf.concat([[-1], tf.shape(t)[1:]], 0),
             )
         )
-        outputs = self.decoder_outputs(flat, None if labels is None else repeat(labels))
-        log_px = tf.reshape(self.log_likelihood_of(repeat(data), outputs), (num_samples, batch))
+        repeated = repeat(data)
+        outputs = self.likelihood_outputs(
+            flat, None if labels is None else repeat(labels), repeated
+        )
+        log_px = tf.reshape(self.log_likelihood_of(repeated, outputs), (num_samples, batch))
         log_pz = likelihoods.standard_normal_log_density(latents)
         log_qz = likelihoods.diagonal_gaussian_log_density(latents, mean, log_variance)
         return tf.transpose(log_px + log_pz - log_qz)
