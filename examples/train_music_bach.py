@@ -80,7 +80,7 @@ def vae(args, test_pieces):
         f"held-out: {results['nats_per_frame']:.3f} nats per frame (K={args.importance_samples}), "
         f"ELBO {results['elbo_nats_per_frame']:.3f}, {len(windows)} test windows of 64 frames"
     )
-    samples = list(model.generate_pianorolls(args.samples, seed=0))
+    samples = list(model.generate_pianorolls(args.samples, seed=0, temperature=args.temperature))
     return model, samples, seconds, results
 
 
@@ -117,7 +117,7 @@ def transformer_xl(args, test_pieces):
         f"{results['nats_per_frame']:.3f} nats per sixteenth-note frame"
     )
     samples = model.generate_pianorolls(
-        args.samples, num_tokens=args.sample_tokens, temperature=1.0, seed=0
+        args.samples, num_tokens=args.sample_tokens, temperature=args.temperature, seed=0
     )
     return model, samples, seconds, results
 
@@ -134,6 +134,7 @@ def main():
         "--samples", type=int, default=32, help="pieces generated for the statistics"
     )
     parser.add_argument("--sample-tokens", type=int, default=512)
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     out = args.out or f"runs/example-music-{args.model}"
@@ -150,6 +151,7 @@ def main():
         model=args.model,
         steps=args.steps,
         seconds=seconds,
+        temperature=args.temperature,
         nonsilent_samples=len(samples),
         samples=keras_gen.metrics.compare_music(samples, reference) if samples else None,
         training_chorales=keras_gen.metrics.compare_music(train_pieces, reference),

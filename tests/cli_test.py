@@ -224,6 +224,9 @@ DESCRIBED = {
     ("train", "--batch-size"),
     ("train", "--verbose"),
     ("sample", "--steps"),
+    ("sample", "--num"),
+    ("sample", "--out"),
+    ("sample", "--wav"),
     ("stats", "--num"),
     ("weights", "--dir"),
 }
@@ -276,7 +279,8 @@ def test_help_shows_the_recipes_defaults():
         if latent[name] is None:
             assert recipes.RECIPES[name].latent_dim is None, name
             continue
-        model = recipes.build_model(models.get(name), name, (28, 28, 1), num_classes=10)
+        shape = (64, 88) if recipes.RECIPES[name].music else (28, 28, 1)
+        model = recipes.build_model(models.get(name), name, shape, num_classes=10)
         assert str(model.latent_dim) == latent[name], name
 
 
@@ -298,10 +302,12 @@ def test_help_shows_the_defaults_of_the_classes_it_calls():
     coupling = _shown_default(_help_entries("train")["--coupling"])
     for flow in (models.RealNVP, models.Glow):
         assert coupling == inspect.signature(flow).parameters["coupling"].default
-    max_length = _shown_default(_help_entries("sample")["--max-length"])
+    from keras_gen.cli import recipes
+
+    max_length, music = _shown_default(_help_entries("sample")["--max-length"]).split("; ")
     for cls in (models.GPT, models.TransformerXL):
         assert max_length == str(inspect.signature(cls.generate).parameters["max_length"].default)
-    from keras_gen.cli import recipes
+    assert music == f"{recipes.MUSIC_SAMPLE_TOKENS} for music models"
 
     temperature = " ".join(_help_entries("sample")["--temperature"].split())
     assert f"greedy (default: {recipes.TEXT_TEMPERATURE})" in temperature

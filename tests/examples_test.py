@@ -34,6 +34,7 @@ def test_there_is_an_example_per_model():
         "glow_mnist",
         "text_to_image_mnist",
         "captioner_mnist",
+        "music_bach",
     ):
         assert f"train_{stem}.py" in names
 
@@ -47,6 +48,7 @@ SMALL = {
     "train_transformer_xl_pydoc.py": ["--batch-size", "64"],
     "train_text_to_image_mnist.py": ["--prompts", "4", "--sampling-steps", "2", "--guidance", "1"],
     "train_captioner_mnist.py": ["--images", "4"],
+    "train_music_bach.py": ["--importance-samples", "2", "--samples", "2", "--hidden-dim", "16"],
 }
 
 

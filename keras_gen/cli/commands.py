@@ -21,6 +21,13 @@ def sample(args):
         name, recipe = recipes.recipe_of(model)
     except ValueError as error:
         raise UsageError(f"keras-gen sample: {args.model_file}: {error}") from None
+    if recipe.music is not None:
+        return _write_music(args, model, name, recipe)
+    for flag in ("wav", "midi"):
+        if getattr(args, flag, None) is not None:
+            raise UsageError(
+                f"keras-gen sample: --{flag} is for music models; {args.model_file} holds a {name}."
+            )
     if recipe.text is not None:
         return _continue_prompt(args, model, name)
     if recipe.captioned and not recipe.prompts:
@@ -59,10 +66,59 @@ def _continue_prompt(args, model, name):
     return 0
 
 
+def _write_music(args, model, name, recipe):
+    """Writes `--num` generated pieces, one after another, as WAV (`--wav`), MIDI and a PNG."""
+    import numpy as np
+
+    from keras_gen.callbacks import audio_sample
+    from keras_gen.utils import audio, images
+
+    for flag, value in (
+        ("--labels", args.labels),
+        ("--steps", args.steps),
+        ("--prompt", args.prompt),
+        ("--guidance-scale", args.guidance_scale),
+        ("--top-k", args.top_k),
+        ("--top-p", args.top_p),
+    ):
+        if value is not None:
+            raise UsageError(f"keras-gen sample: a music model ({name}) takes no {flag}.")
+    num = args.num or 1
+    temperature = 1.0 if args.temperature is None else args.temperature
+    if recipe.music.representation == "events":
+        tokens = args.max_length or recipes.MUSIC_SAMPLE_TOKENS
+        pieces = model.generate_pianorolls(num, tokens, temperature=temperature, seed=args.seed)
+    else:
+        if args.max_length is not None:
+            raise UsageError(
+                f"keras-gen sample: {name} writes segments of {model.data_shape[0]} frames; it "
+                "takes no --max-length."
+            )
+        pieces = list(model.generate_pianorolls(num, seed=args.seed, temperature=temperature))
+    # One bar (16 sixteenths) of silence between pieces.
+    gap = np.zeros((16, pieces[0].shape[1]), "float32")
+    joined = np.concatenate([part for piece in pieces for part in (piece, gap)][:-1])
+    wav = args.wav or (None if args.midi else "samples.wav")
+    written = []
+    if wav:
+        written.append(audio.write_wav(wav, audio.render(joined)))
+    if args.midi:
+        written.append(audio.write_midi(args.midi, joined))
+    if args.out:
+        picture = audio_sample.pianoroll_pictures([joined])[0]
+        images.save_png(picture, args.out)
+        written.append(args.out)
+    print(f"Wrote {num} piece(s) of {args.model_file} to {', '.join(map(str, written))}")
+    return 0
+
+
 def _write_grid(args, model, recipe):
     import numpy as np
 
     from keras_gen.utils import images
+
+    args.num = args.num or 64
+    args.out = args.out or "samples.png"
 
     if args.prompt is not None and not recipe.prompts:
         raise UsageError(
@@ -200,14 +256,19 @@ def evaluate(args):
 
     chosen = [m.strip() for m in args.metrics.split(",") if m.strip()]
     args.model_file = records.resolve_model_file(args.model_file, "keras-gen evaluate")
-    extractor = _extractor(args, "keras-gen evaluate")
     model = saving.load_model(args.model_file)
     name, recipe = recipes.recipe_of(model)
-    if recipe.captioned:
+    if recipe.captioned or recipe.music is not None:
+        where = (
+            "keras_gen.metrics.compare_music, docs/models/music.md"
+            if recipe.music is not None
+            else "keras_gen.metrics.prompt_fidelity, docs/models/multimodal.md"
+        )
         raise UsageError(
             f"keras-gen evaluate scores generate(num_samples); {args.model_file} holds a {name}: "
-            "score it from Python (keras_gen.metrics.prompt_fidelity, docs/models/multimodal.md)."
+            f"score it from Python ({where})."
         )
+    extractor = _extractor(args, "keras-gen evaluate")
     evaluate_samples = metrics.SampleMetrics(
         args.reference, extractor, chosen, num_samples=args.num, seed=args.seed
     )
@@ -278,10 +339,16 @@ def list_all(args):
     print("Models:")
     for name, cls in sorted(models.MODELS.items()):
         summary = (cls.__doc__ or "").strip().splitlines()[0]
-        print(f"  {name:<16} {summary}")
+        print(f"  {name:<20} {summary}")
     print("Datasets:")
     for name in data.BUILT_IN:
         print(f"  {name:<16} {DATASET_DESCRIPTIONS[name]}")
     print("  tfds:<name>      any tensorflow-datasets image dataset (--download to fetch it)")
     print("  <directory>      a folder of images, one subfolder per class")
+    print("Music (music_vae, music_transformer_xl):")
+    print(
+        "  bach_chorales    music21's 403 four-voice Bach chorales (316 train / 48 validation / "
+        "39 test by BWV number)"
+    )
+    print("  <path>           a MIDI or MusicXML file, or a folder of them")
     return 0

@@ -214,13 +214,21 @@ def _add_sample(commands):
     sample = commands.add_parser(
         "sample",
         help="write a grid of samples of a saved model",
-        description="Write a PNG grid of samples of a .keras model, or print a language "
-        "model's continuation of --prompt.",
+        description="Write a PNG grid of samples of a .keras model, print a language "
+        "model's continuation of --prompt, or write a music model's pieces as WAV and MIDI.",
     )
     sample.add_argument("model_file", metavar="MODEL", help=MODEL_HELP)
-    sample.add_argument("--num", type=positive_int, default=64, help="(default: %(default)s)")
+    sample.add_argument(
+        "--num", type=positive_int, help="samples (default: 64 images, 1 piece of music)"
+    )
     sample.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
-    sample.add_argument("--out", default="samples.png", help="(default: %(default)s)")
+    sample.add_argument(
+        "--out", help="the PNG grid (default: samples.png); music models: the piano-roll PNG"
+    )
+    sample.add_argument(
+        "--wav", help="music models: the rendered audio (default: samples.wav without --midi)"
+    )
+    sample.add_argument("--midi", help="music models: a MIDI file of the pieces")
     sample.add_argument("--labels", type=int_list, help="comma-separated class labels")
     steps_models = recipes.names_with(lambda r: r.sampling_steps)
     sample.add_argument(
@@ -242,7 +250,8 @@ def _add_sample(commands):
     sample.add_argument(
         "--max-length",
         type=positive_int,
-        help=f"language models: bytes to generate (default: {text_generate_default('max_length')})",
+        help="language models: bytes to generate; event music models: tokens per piece (default: "
+        f"{text_generate_default('max_length')}; {recipes.MUSIC_SAMPLE_TOKENS} for music models)",
     )
     sample.add_argument(
         "--temperature",

@@ -9,15 +9,20 @@ import dataclasses
 
 import keras
 
-#: Data kinds: rank-3 samples, rank-1 samples, byte tokens.
-IMAGES, VECTORS, TEXT = "images", "vectors", "text"
+#: Data kinds: rank-3 samples, rank-1 samples, byte tokens, music (`data.load_music`).
+IMAGES, VECTORS, TEXT, MUSIC = "images", "vectors", "text", "music"
 #: Picture callbacks a recipe can ask for (built by `keras_gen.cli.train`).
-SAMPLE_GRID, RECONSTRUCTION_GRID, TEXT_SAMPLES, PROMPT_GRID = (
+SAMPLE_GRID, RECONSTRUCTION_GRID, TEXT_SAMPLES, PROMPT_GRID, AUDIO_SAMPLES = (
     "sample_grid",
     "reconstruction_grid",
     "text_samples",
     "prompt_grid",
+    "audio_samples",
 )
+#: Semitone shifts the music recipes train on (each training piece in all twelve keys).
+MUSIC_TRANSPOSE = tuple(range(-5, 7))
+#: Event tokens `keras-gen sample` draws per piece of an event model when no --max-length is given.
+MUSIC_SAMPLE_TOKENS = 512
 #: `keras-gen sample --guidance-scale` of a text-to-image model when none is given.
 GUIDANCE_SCALE = 3.0
 #: Metrics a recipe can log during training.
@@ -46,6 +51,21 @@ class TextData:
 
 
 @dataclasses.dataclass(frozen=True)
+class MusicData:
+    """How a music model reads `data.load_music`.
+
+    Attributes:
+        representation: `"pianoroll"` (windows of frames) or `"events"` (tokens).
+        sequence_length: frames per window, or tokens per segment.
+        consecutive: whether the segments come as consecutive streams (Transformer-XL).
+    """
+
+    representation: str
+    sequence_length: int
+    consecutive: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class Recipe:
     """How `keras-gen train NAME` builds, compiles and trains a model.
 
@@ -60,6 +80,7 @@ class Recipe:
         data: the data kinds the model trains on (`IMAGES`, `VECTORS`, `TEXT`).
         default_dataset: the `--dataset` when none is given.
         text: how a language model reads text (a `TextData`), or None.
+        music: how a music model reads music (a `MusicData`), or None.
         captioned: the model trains on `(images, caption tokens)` pairs
             (`data.load("captioned_mnist5k")`).
         prompts: `generate` takes prompts (`keras-gen sample --prompt`), not a count.
@@ -89,6 +110,7 @@ class Recipe:
     data: tuple = (IMAGES, VECTORS)
     default_dataset: str = "mnist5k"
     text: object = None
+    music: object = None
     captioned: bool = False
     prompts: bool = False
     labelled: bool = False
@@ -172,6 +194,21 @@ def _captioned(**kwargs):
     return Recipe(**{**fields, **kwargs})
 
 
+def _music(representation, sequence_length, consecutive=False, **kwargs):
+    # The Bach chorales in all twelve keys (docs/models/music.md); validation on the
+    # validation split (by BWV number), untransposed.
+    fields = dict(
+        optimizer=dict(learning_rate=1e-3),
+        family="music",
+        data=(MUSIC,),
+        default_dataset="bach_chorales",
+        music=MusicData(representation, sequence_length, consecutive),
+        callbacks=(AUDIO_SAMPLES,),
+        validates=True,
+    )
+    return Recipe(**{**fields, **kwargs})
+
+
 _DCGAN_ADAM = dict(learning_rate=2e-4, beta_1=0.5)
 _WGAN_ADAM = dict(learning_rate=1e-4, beta_1=0.0, beta_2=0.9)
 _SNGAN_ADAM = dict(learning_rate=2e-4, beta_1=0.0, beta_2=0.9)
@@ -244,6 +281,22 @@ RECIPES = {
     "contrastive": _captioned(),
     # Image-to-text on the same pairs: held-out nats per caption byte each epoch.
     "captioner": _captioned(),
+    # 4-bar windows of sixteenths; 8 epochs of 378 steps at 32 (about 3,000 steps).
+    "music_vae": _music(
+        "pianoroll",
+        64,
+        epochs=8,
+        latent_dim=64,
+        model_kwargs=dict(hidden_dim=128, bars=4, free_bits=16.0, beta_warmup_steps=1500),
+    ),
+    # Event tokens in consecutive segments; 3 epochs of 997 steps at 32 (about 3,000 steps).
+    "music_transformer_xl": _music(
+        "events",
+        64,
+        consecutive=True,
+        epochs=3,
+        model_kwargs=dict(segment_length=64, memory_length=64, num_layers=4, hidden_dim=128),
+    ),
     "gpt": _language_model(
         "sequence_length", False, sequence_length=128, num_layers=4, hidden_dim=128
     ),
@@ -318,7 +371,7 @@ def build_model(
                 f"Received: coupling={coupling!r} for {name!r}"
             )
         kwargs["coupling"] = coupling
-    if recipe.text is not None:
+    if recipe.text is not None or (recipe.music and recipe.music.representation == "events"):
         return cls(seed=seed, **kwargs)
     if recipe.labelled:
         kwargs["num_classes"] = num_classes

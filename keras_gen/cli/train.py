@@ -102,7 +102,15 @@ def check_flags(args, recipe):
             f"{PROG}: --coupling chooses the couplings of a flow (realnvp, glow); "
             f"{args.model} has none. Received: --coupling {args.coupling}"
         )
-    check_dataset_name(dataset_name(args, recipe), text=recipe.text is not None, command=PROG)
+    name = dataset_name(args, recipe)
+    if recipe.music is not None:
+        if name != "bach_chorales" and not os.path.exists(name):
+            raise UsageError(
+                f"{PROG}: {args.model} trains on music: --dataset bach_chorales, or a MIDI / "
+                f"MusicXML file or a folder of them. Received: --dataset {name}"
+            )
+        return
+    check_dataset_name(name, text=recipe.text is not None, command=PROG)
 
 
 def _check_pack(args, recipe):
@@ -224,7 +232,46 @@ def _is_chief(strategy):
 
 def load_data(args, recipe):
     """The training data of the recipe's kind: text for a language model, else samples."""
+    if recipe.music is not None:
+        return _load_music(args, recipe)
     return _load_text(args, recipe) if recipe.text is not None else _load_samples(args, recipe)
+
+
+def _load_music(args, recipe):
+    from keras_gen import data
+
+    name = dataset_name(args, recipe)
+    kind = recipe.music
+
+    def load(**kwargs):
+        return data.load_music(
+            name,
+            kind.representation,
+            sequence_length=kind.sequence_length,
+            batch_size=args.batch_size,
+            consecutive=kind.consecutive,
+            **kwargs,
+        )
+
+    try:
+        dataset, info = load(
+            seed=args.seed,
+            steps_per_epoch=args.steps_per_epoch,
+            transpose=recipes.MUSIC_TRANSPOSE,
+        )
+        fingerprint = records.fingerprint(load(shuffle=False, transpose=recipes.MUSIC_TRANSPOSE)[0])
+    except ValueError as error:
+        raise UsageError(f"{PROG}: --dataset {name}: {error}") from None
+    try:
+        validation, _ = load(split="validation", shuffle=False)
+    except ValueError:  # a user's folder without a validation/ subfolder
+        validation = None
+    unit = "event tokens" if kind.representation == "events" else "windows"
+    description = (
+        f"{info.num_pieces} pieces in {len(recipes.MUSIC_TRANSPOSE)} keys, {info.num_examples} "
+        f"{unit} of {kind.sequence_length}"
+    )
+    return TrainingData(name, dataset, info, description, fingerprint, validation=validation)
 
 
 def _load_text(args, recipe):
@@ -495,6 +542,12 @@ def _prompt_grid(args, recipe, run, data):
     )
 
 
+def _audio_samples(args, recipe, run, data):
+    from keras_gen import callbacks
+
+    return callbacks.AudioSampleCallback(run.logdir, num_samples=2, num_steps=128)
+
+
 def _text_samples(args, recipe, run, data):
     from keras_gen import callbacks
 
@@ -508,6 +561,7 @@ PICTURES = {
     recipes.RECONSTRUCTION_GRID: _reconstruction_grid,
     recipes.TEXT_SAMPLES: _text_samples,
     recipes.PROMPT_GRID: _prompt_grid,
+    recipes.AUDIO_SAMPLES: _audio_samples,
 }
 
 

@@ -82,6 +82,13 @@ def test_learns_segments_and_interpolates():
     sampled = model.generate_pianorolls(2, seed=0)
     assert set(np.unique(sampled)) <= {0.0, 1.0}
     np.testing.assert_array_equal(sampled, model.generate_pianorolls(2, seed=0))
+    greedy = model.generate_pianorolls(2, seed=0, temperature=0)
+    seed = tf.random.experimental.stateless_fold_in(tf.cast(model.sampling_seed(0), "int64"), 0)
+    np.testing.assert_array_equal(greedy, model.autoregress(model.sample_latents(2, seed)))
+    cooler = model.generate_pianorolls(8, seed=0, temperature=0.5)
+    assert cooler.sum() <= model.generate_pianorolls(8, seed=0).sum()  # fewer unlikely keys
+    with pytest.raises(ValueError, match="temperature"):
+        model.generate_pianorolls(1, temperature=-1)
 
 
 def test_two_replicas_equal_one_device():

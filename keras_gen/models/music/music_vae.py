@@ -147,7 +147,7 @@ class MusicVAE(vae.VAE):
 
     # ------------------------------------------------------------------ sampling
 
-    def autoregress(self, latents, thresholds=None):
+    def autoregress(self, latents, thresholds=None, temperature=1.0):
         """Piano-rolls written one frame at a time by the decoder's layers, float32 in {0, 1}.
 
         Args:
@@ -155,6 +155,7 @@ class MusicVAE(vae.VAE):
             thresholds: `(batch, frames, keys)` in [0, 1): a key is on where its
                 probability exceeds its threshold (uniform noise: a sample of
                 the model); None: 0.5 (the likelier value of every key).
+            temperature: divides the key logits (below 1: fewer unlikely keys).
         """
         layer = self.decoder.get_layer
         frames, keys = self.data_shape
@@ -173,7 +174,8 @@ class MusicVAE(vae.VAE):
             states = [state[:, :hidden], state[:, hidden:]]
             for _ in range(per_bar):
                 output, states = cell(tf.concat([bar_embedding, previous], -1), states)
-                probability = tf.sigmoid(tf.cast(layer("key_logits")(output), "float32"))
+                logits = tf.cast(layer("key_logits")(output), "float32")
+                probability = tf.sigmoid(logits / temperature)
                 limit = 0.5 if thresholds is None else thresholds[:, len(written)]
                 written.append(tf.cast(probability > limit, "float32"))
                 previous = tf.cast(written[-1], embedding.dtype)
@@ -184,9 +186,24 @@ class MusicVAE(vae.VAE):
         del labels
         return self.autoregress(latents)
 
+    def generation_options(self, temperature=1.0, **options):
+        """`temperature` of the keys' Bernoullis: 1 samples the model, 0 takes the likelier value."""
+        base.refuse_options(self, options)
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, (int, float))
+            or not (temperature >= 0)
+        ):
+            raise ValueError(
+                f"`temperature` must be a number >= 0. Received: temperature={temperature!r}"
+            )
+        return {"temperature": float(temperature)}
+
     def generate_batch(self, num_samples, seed, labels, options):
         """Latents from the prior and keys drawn from their Bernoullis, frame by frame."""
         latents = self.sample_latents(num_samples, seed)
+        if options["temperature"] == 0:
+            return self.compiled_function("likelier_frames", self._latent_sampler)(latents)
         thresholds = tf.random.stateless_uniform(
             (num_samples, *self.data_shape),
             seed=tf.random.experimental.stateless_fold_in(seed, 1),
@@ -198,14 +215,15 @@ class MusicVAE(vae.VAE):
                 input_signature=[
                     tf.TensorSpec((None, self.latent_dim), "float32"),
                     tf.TensorSpec((None, *self.data_shape), "float32"),
+                    tf.TensorSpec((), "float32"),
                 ],
             ),
         )
-        return function(latents, thresholds)
+        return function(latents, thresholds, tf.constant(options["temperature"]))
 
-    def generate_pianorolls(self, num_samples, seed=None):
-        """`num_samples` sampled piano-rolls `(frames, 88)` in {0, 1} (numpy)."""
-        return np.asarray(self.generate(num_samples, seed=seed), "float32")
+    def generate_pianorolls(self, num_samples, seed=None, temperature=1.0):
+        """`num_samples` piano-rolls `(frames, 88)` in {0, 1} (numpy), keys drawn at `temperature`."""
+        return np.asarray(self.generate(num_samples, seed=seed, temperature=temperature), "float32")
 
     def get_config(self):
         config = super().get_config()
