@@ -7,7 +7,8 @@ nats per frame. `--model transformer_xl`: a `MusicTransformerXL` on the event
 tokens of the same chorales read in consecutive segments; prints the test
 split's bits per event token and the same in nats per sixteenth-note frame.
 Both then generate pieces and print their sample statistics beside the test
-chorales' (and the training chorales' as a reference point), and write a WAV,
+chorales' (and the training chorales' as a reference point) at each of
+`--temperatures`, and write a WAV (8 kHz, the first `--sample-frames` frames),
 a MIDI file and a piano-roll PNG of the first sample, and `results.json`.
 
     python examples/train_music_bach.py --model vae --steps 3000
@@ -80,8 +81,11 @@ def vae(args, test_pieces):
         f"held-out: {results['nats_per_frame']:.3f} nats per frame (K={args.importance_samples}), "
         f"ELBO {results['elbo_nats_per_frame']:.3f}, {len(windows)} test windows of 64 frames"
     )
-    samples = list(model.generate_pianorolls(args.samples, seed=0, temperature=args.temperature))
-    return model, samples, seconds, results
+
+    def sample(temperature):
+        return list(model.generate_pianorolls(args.samples, seed=0, temperature=temperature))
+
+    return model, sample, seconds, results
 
 
 def transformer_xl(args, test_pieces):
@@ -116,10 +120,13 @@ def transformer_xl(args, test_pieces):
         f"held-out: {bits:.3f} bits per event token ({test_info.num_examples} tokens), "
         f"{results['nats_per_frame']:.3f} nats per sixteenth-note frame"
     )
-    samples = model.generate_pianorolls(
-        args.samples, num_tokens=args.sample_tokens, temperature=args.temperature, seed=0
-    )
-    return model, samples, seconds, results
+
+    def sample(temperature):
+        return model.generate_pianorolls(
+            args.samples, num_tokens=args.sample_tokens, temperature=temperature, seed=0
+        )
+
+    return model, sample, seconds, results
 
 
 def main():
@@ -134,7 +141,12 @@ def main():
         "--samples", type=int, default=32, help="pieces generated for the statistics"
     )
     parser.add_argument("--sample-tokens", type=int, default=512)
-    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    parser.add_argument(
+        "--temperatures",
+        default="1.0",
+        help="comma-separated sampling temperatures (the first: files)",
+    )
+    parser.add_argument("--sample-frames", type=int, default=64, help="frames of sample.wav")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     out = args.out or f"runs/example-music-{args.model}"
@@ -142,34 +154,35 @@ def main():
 
     train_pieces = music.pieces_for("bach_chorales", "train")
     test_pieces = music.pieces_for("bach_chorales", "test")
-    model, samples, seconds, results = (vae if args.model == "vae" else transformer_xl)(
+    model, sample, seconds, results = (vae if args.model == "vae" else transformer_xl)(
         args, test_pieces
     )
-    samples = [s for s in samples if np.asarray(s).any()]
     reference = keras_gen.metrics.music_statistics(test_pieces)
     results.update(
         model=args.model,
         steps=args.steps,
         seconds=seconds,
-        temperature=args.temperature,
-        nonsilent_samples=len(samples),
-        samples=keras_gen.metrics.compare_music(samples, reference) if samples else None,
         training_chorales=keras_gen.metrics.compare_music(train_pieces, reference),
+        samples={},
     )
+    temperatures = [float(t) for t in args.temperatures.split(",")]
+    for temperature in temperatures:
+        samples = [s for s in sample(temperature) if np.asarray(s).any()]
+        results["samples"][str(temperature)] = dict(
+            nonsilent=len(samples),
+            statistics=keras_gen.metrics.compare_music(samples, reference) if samples else None,
+        )
+        if temperature == temperatures[0] and samples:
+            first = np.asarray(samples[0])[: args.sample_frames]
+            audio.write_wav(os.path.join(out, "sample.wav"), audio.render(first, 8000), 8000)
+            audio.write_midi(os.path.join(out, "sample.mid"), first)
+            picture = audio_sample.pianoroll_pictures([first])[0]
+            images.save_png(picture, os.path.join(out, "sample.png"))
     print(json.dumps(results, indent=1, default=float))
     with open(os.path.join(out, "results.json"), "w") as file:
         json.dump(results, file, indent=1, default=float)
     model.save(os.path.join(out, "model.keras"))
-    if samples:
-        first = np.asarray(samples[0])[:128]
-        audio.write_wav(os.path.join(out, "sample.wav"), audio.render(first), 16000)
-        audio.write_midi(os.path.join(out, "sample.mid"), first)
-        images.save_png(
-            audio_sample.pianoroll_pictures([first])[0], os.path.join(out, "sample.png")
-        )
-    print(
-        f"wrote {out}/results.json, sample.wav, sample.mid, sample.png ({seconds:.0f} s training)"
-    )
+    print(f"wrote {out}/results.json, model.keras, sample.wav/.mid/.png ({seconds:.0f} s training)")
 
 
 if __name__ == "__main__":
