@@ -545,7 +545,10 @@ def _prompt_grid(args, recipe, run, data):
 def _audio_samples(args, recipe, run, data):
     from keras_gen import callbacks
 
-    return callbacks.AudioSampleCallback(run.logdir, num_samples=2, num_steps=128)
+    # A piano-roll model writes windows of its length; an event model's pieces run on: 8 bars.
+    kind = recipe.music
+    frames = kind.sequence_length if kind.representation == "pianoroll" else 128
+    return callbacks.AudioSampleCallback(run.logdir, num_samples=2, num_steps=frames)
 
 
 def _text_samples(args, recipe, run, data):

@@ -12,3 +12,4 @@ from keras_gen.data.music import MusicInfo, load_music
 from keras_gen.data.stacked_mnist import stacked_mnist_metrics
 from keras_gen.data.text import TextInfo, load_text, text_tokens
 from keras_gen.data.toy import toy_metrics
+from keras_gen.data.video import VideoInfo, load_video
