@@ -262,10 +262,12 @@ def _load_music(args, recipe):
         fingerprint = records.fingerprint(load(shuffle=False, transpose=recipes.MUSIC_TRANSPOSE)[0])
     except ValueError as error:
         raise UsageError(f"{PROG}: --dataset {name}: {error}") from None
-    try:
-        validation, _ = load(split="validation", shuffle=False)
-    except ValueError:  # a user's folder without a validation/ subfolder
-        validation = None
+    validation = None
+    if name == "bach_chorales" or os.path.isdir(os.path.join(name, "validation")):
+        try:
+            validation, _ = load(split="validation", shuffle=False)
+        except ValueError as error:  # e.g. fewer windows than a batch
+            raise UsageError(f"{PROG}: --dataset {name}, its validation split: {error}") from None
     unit = "event tokens" if kind.representation == "events" else "windows"
     description = (
         f"{info.num_pieces} pieces in {len(recipes.MUSIC_TRANSPOSE)} keys, {info.num_examples} "

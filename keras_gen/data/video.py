@@ -104,10 +104,20 @@ def moving_mnist_arrays(split="test", num_sequences=None, seed=None, **options):
     a longer set is the shorter set.
     """
     digits, labels = _digits(_check_split(split))
-    n = num_sequences or (TEST_SEQUENCES if split == "test" else TRAIN_SEQUENCES)
+    n = _sequences(num_sequences, split)
     seed = (TEST_SEED if split == "test" else 0) if seed is None else seed
     made = [moving_mnist_sequence(digits, labels, (seed, i), **options) for i in range(n)]
     return np.stack([m.frames for m in made]), np.stack([m.labels for m in made])
+
+
+def _sequences(num_sequences, split):
+    if num_sequences is None:
+        return TEST_SEQUENCES if split == "test" else TRAIN_SEQUENCES
+    if isinstance(num_sequences, bool) or not isinstance(num_sequences, int) or num_sequences < 1:
+        raise ValueError(
+            f"`num_sequences` must be None or an int >= 1. Received: num_sequences={num_sequences!r}"
+        )
+    return num_sequences
 
 
 def _check_split(split):
@@ -133,7 +143,9 @@ def load_video(
     Args:
         name: `"moving_mnist"`, or a folder of the user's clips: GIF files,
             or subfolders of frame images (sorted by name), each one clip cut
-            into non-overlapping windows of `num_frames`.
+            into non-overlapping windows of `num_frames` (a folder with
+            `train/` and `test/` subfolders gives those splits; otherwise it
+            is one `"train"` split).
         split: `"train"` or `"test"` (Moving MNIST: digits of mnist5k's split;
             the test defaults are the fixed test set).
         num_frames: frames per clip.
@@ -165,10 +177,18 @@ def load_video(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{argument}` must be an int >= 1. Received: {argument}={value!r}")
+    _check_split(split)
     if name != "moving_mnist":
+        if isinstance(name, (str, os.PathLike)) and os.path.isdir(os.path.join(name, split)):
+            name = os.path.join(name, split)  # a folder with train/ and test/ subfolders
+        elif split != "train":
+            raise ValueError(
+                f"{name} has no `{split}` subfolder; without subfolders a folder is one 'train' "
+                f"split. Received: split={split!r}"
+            )
         return _user_clips(name, num_frames, batch_size, shuffle, seed, steps_per_epoch)
-    digits, labels = _digits(_check_split(split))
-    n = num_sequences or (TEST_SEQUENCES if split == "test" else TRAIN_SEQUENCES)
+    digits, labels = _digits(split)
+    n = _sequences(num_sequences, split)
     sequence_seed = (TEST_SEED if split == "test" else 0) if seed is None else int(seed)
     options = dict(num_frames=num_frames, frame_size=frame_size, num_digits=num_digits)
 

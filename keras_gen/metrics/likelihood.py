@@ -19,7 +19,7 @@ import tensorflow as tf
 def _check(model, data, labels):
     if not hasattr(model, "importance_log_weights") and not hasattr(model, "log_likelihood_bound"):
         raise ValueError(
-            "log_likelihood needs a VAE, BetaVAE, ConditionalVAE or VQVAE. "
+            "log_likelihood needs a VAE, BetaVAE, ConditionalVAE, MusicVAE or VQVAE. "
             f"Received: model of type {type(model).__name__}"
         )
     data = np.asarray(data, "float32")
@@ -88,9 +88,9 @@ def log_likelihood(model, data, labels=None, num_importance_samples=1000, batch_
     `log p(x|z_q(x)) + log p_prior(z_q(x))`, whatever `num_importance_samples`.
 
     Args:
-        model: a trained `VAE`, `BetaVAE`, `ConditionalVAE` or `VQVAE`.
-        data: samples `(n, *data_shape)` in [-1, 1]; binary (-1/1) for the
-            Bernoulli likelihood.
+        model: a trained `VAE`, `BetaVAE`, `ConditionalVAE`, `MusicVAE` or `VQVAE`.
+        data: samples `(n, *data_shape)` in the model's `data_range()`; binary
+            for the Bernoulli likelihood (-1/1, or 0/1 for a `MusicVAE`'s keys).
         labels: class labels of a conditional model.
         num_importance_samples: K posterior draws per example.
         batch_size: examples per call (default: about 4,096 / K).

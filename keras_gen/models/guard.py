@@ -120,12 +120,18 @@ class StepGuard:
         """`new` where the step is good, else `old`: for state updated by assignment."""
         return tf.where(self.ok, new, old)
 
-    def finish(self, model):
-        """Writes the step's status into `model`'s variables (first replica's copy)."""
+    def finish(self, model, validation=False):
+        """Writes the step's status into `model`'s variables (first replica's copy).
+
+        Args:
+            validation: a `test_step`'s guard: its check names are kept apart
+                from the train step's, which trace at other times.
+        """
         self.flags_variable.assign(self.flags_variable.read_value() | self.flags)
         self.details_variable.assign(tf.concat(self.details, axis=0))
         # Read on the host by `describe_failure`: the names are fixed when the step is traced.
-        model.finite_check_names = tuple(self.finite_names)
+        names = "validation_check_names" if validation else "finite_check_names"
+        setattr(model, names, tuple(self.finite_names))
 
 
 def apply_if(ok, optimizer, gradients, variables):
@@ -182,7 +188,7 @@ def describe_failure(model, flags, details, batch, validation=False):
             f"Received: sequences of {found['sequence_length'][1]:g} tokens"
         )
     if "non_finite" in found:
-        names = getattr(model, "finite_check_names", ())
+        names = getattr(model, "validation_check_names" if validation else "finite_check_names", ())
         index = int(found["non_finite"][0])
         what = names[index] if 0 <= index < len(names) else "a loss or gradient"
         return NonFiniteLossError(

@@ -195,7 +195,7 @@ class DiffusionModel(base.LatentGenerativeModel):
         x0 = tf.cast(x0, "float32")
         batch = distribution.BatchContext(x0)
         step_guard, labels = self.guard_inputs(x0, labels)
-        step_guard.finish(self)
+        step_guard.finish(self, validation=True)
         self.begin_step(batch, tf.identity(self.optimizer.iterations))
         x_t, t, labels, target = self._noised(x0, labels, VALIDATION_STREAMS)
         per_example = self._per_example_loss(x_t, t, labels, target, training=False)

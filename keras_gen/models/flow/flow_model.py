@@ -281,7 +281,7 @@ class FlowModel(base.LatentGenerativeModel):
     def test_step(self, data):
         x, _ = self.unpack(data)
         batch = distribution.BatchContext(x)
-        self.guard_inputs(x, None)[0].finish(self)
+        self.guard_inputs(x, None)[0].finish(self, validation=True)
         self.begin_step(batch, tf.identity(self.optimizer.iterations))
         return self._logs(self._per_example_nll(x, VALIDATION_NOISE), batch)
 

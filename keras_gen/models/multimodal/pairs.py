@@ -75,7 +75,7 @@ def guarded_validation_batch(model, data):
     images, tokens = model.unpack(data)
     step_guard, _ = model.guard_inputs(images, None)
     tokens = guard_tokens(step_guard, tokens)
-    step_guard.finish(model)
+    step_guard.finish(model, validation=True)
     return images, tokens
 
 

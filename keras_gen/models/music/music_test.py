@@ -64,9 +64,28 @@ def test_the_decoder_is_causal_and_frame_by_frame_sampling_agrees_with_it():
     probabilities = tf.sigmoid(model.likelihood_outputs(latents, None, written))
     np.testing.assert_array_equal(written, tf.cast(probabilities > 0.5, "float32"))
     thresholds = tf.random.stateless_uniform((3, FRAMES, 88), seed=[2, 3])
-    sampled = model.autoregress(latents, thresholds)
-    probabilities = tf.sigmoid(model.likelihood_outputs(latents, None, sampled))
-    np.testing.assert_array_equal(sampled, tf.cast(probabilities > thresholds, "float32"))
+    for temperature in (1.0, 0.5):
+        sampled = model.autoregress(latents, thresholds, temperature)
+        logits = model.likelihood_outputs(latents, None, sampled)
+        expected = tf.cast(tf.sigmoid(logits / temperature) > thresholds, "float32")
+        np.testing.assert_array_equal(sampled, expected)
+
+
+def test_importance_weights_are_log_p_x_z_plus_log_p_z_minus_log_q():
+    model = _vae()
+    x = tf.constant(_rolls(2))
+    seed = tf.constant([3, 4], "int64")
+    weights = model.importance_log_weights(x, None, 3, seed).numpy()
+    mean, log_variance = model.posterior(x)
+    noise = tf.random.stateless_normal((3, 2, 4), seed=seed)
+    for k in range(3):
+        z = mean + tf.exp(0.5 * log_variance) * noise[k]
+        log_px = model.log_likelihood_of(x, model.likelihood_outputs(z, None, x))
+        log_pz = likelihoods.standard_normal_log_density(z)
+        log_qz = likelihoods.diagonal_gaussian_log_density(z, mean, log_variance)
+        np.testing.assert_allclose(weights[:, k], log_px + log_pz - log_qz, rtol=1e-5)
+    with pytest.raises(ValueError, match="autoregressive"):
+        model.decoder_outputs(mean)
 
 
 def test_learns_segments_and_interpolates():
@@ -85,8 +104,6 @@ def test_learns_segments_and_interpolates():
     greedy = model.generate_pianorolls(2, seed=0, temperature=0)
     seed = tf.random.experimental.stateless_fold_in(tf.cast(model.sampling_seed(0), "int64"), 0)
     np.testing.assert_array_equal(greedy, model.autoregress(model.sample_latents(2, seed)))
-    cooler = model.generate_pianorolls(8, seed=0, temperature=0.5)
-    assert cooler.sum() <= model.generate_pianorolls(8, seed=0).sum()  # fewer unlikely keys
     with pytest.raises(ValueError, match="temperature"):
         model.generate_pianorolls(1, temperature=-1)
 
@@ -147,7 +164,10 @@ def test_music_transformer_xl_learns_and_generates_pieces(tmp_path):
     history = model.fit(_events(), epochs=30, verbose=0)
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
     events = model.generate_events(num_tokens=40, temperature=0, seed=0)
-    assert events[-1] == music.END or len(events) == 40
+    # Greedy decoding after END writes the piece it learned: its rising line of six notes.
+    np.testing.assert_array_equal(
+        music.notes_from_events(events)[:, 1:], [(60 + i, 2 * i, 2) for i in range(6)]
+    )
     roll = model.generate_pianorolls(1, num_tokens=40, temperature=0, seed=0)[0]
     np.testing.assert_array_equal(roll, music.pianoroll_from_events(events))
     assert roll.shape[1] == music.NUM_KEYS and roll.sum() > 0

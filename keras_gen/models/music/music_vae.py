@@ -128,6 +128,13 @@ class MusicVAE(vae.VAE):
         del labels
         return tf.cast(self.decoder([latents, data], training=training), "float32")
 
+    def decoder_outputs(self, latents, labels=None, training=False):
+        """Refused: the decoder reads the frames before each frame (`likelihood_outputs`, `autoregress`)."""
+        raise ValueError(
+            "MusicVAE's decoder is autoregressive: score frames with likelihood_outputs(latents, "
+            "None, frames) and write them with autoregress(latents). Received: latents alone"
+        )
+
     def log_likelihood_of(self, data, outputs):
         """`sum log p(key | z, frames before)` over the keys and frames of each segment."""
         return likelihoods.bernoulli_log_likelihood(2.0 * data - 1.0, outputs)
@@ -165,7 +172,7 @@ class MusicVAE(vae.VAE):
             layer("conductor")(keras.ops.repeat(z[:, None], self.bars, 1))
         )
         cell = layer("bar_decoder").cell
-        hidden = embedding.shape[-1]
+        hidden = cell.units
         previous = tf.zeros((tf.shape(latents)[0], keys), embedding.dtype)
         written = []
         for bar in range(self.bars):

@@ -111,7 +111,7 @@ class GPT(language_model.LanguageModel):
     def test_step(self, data):
         inputs, targets = self.unpack_tokens(data)
         step_guard, inputs, targets = self.guard_tokens(inputs, targets)
-        step_guard.finish(self)
+        step_guard.finish(self, validation=True)
         per_example = self.token_losses(self(inputs, training=False), targets)
         return self.token_logs(per_example, distribution.BatchContext(inputs))
 

@@ -173,7 +173,7 @@ class TransformerXL(language_model.LanguageModel):
             )
         if self.active_memory_length:
             self._write_memory(new_memory, valid, step_guard)
-        step_guard.finish(self)
+        step_guard.finish(self, validation=not training)
         return self.token_logs(per_example, batch)
 
     def train_step(self, data):

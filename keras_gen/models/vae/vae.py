@@ -242,7 +242,7 @@ class VAE(base.LatentGenerativeModel):
         x, labels = self.unpack(data)
         batch = distribution.BatchContext(x)
         step_guard, labels = self.guard_inputs(x, labels)
-        step_guard.finish(self)
+        step_guard.finish(self, validation=True)
         self.begin_step(batch, tf.identity(self.optimizer.iterations))
         reconstruction, kl = self.terms(x, labels, self._noise(VALIDATION_NOISE), training=False)
         per_example = reconstruction + self.kl_weight() * self.kl_penalty(kl)

@@ -267,7 +267,7 @@ class VQVAE(base.LatentGenerativeModel):
     def test_step(self, data):
         x, _ = self.unpack(data)
         batch = distribution.BatchContext(x)
-        self.guard_inputs(x, None)[0].finish(self)
+        self.guard_inputs(x, None)[0].finish(self, validation=True)
         terms, prior_loss, indices, _ = self.terms(x, training=False)
         counts = _sum_over_replicas(
             tf.reduce_sum(tf.one_hot(tf.reshape(indices, [-1]), self.num_embeddings), axis=0)
