@@ -5,6 +5,7 @@ import io
 
 import keras
 import numpy as np
+import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from keras_gen import models
@@ -48,11 +49,17 @@ def test_train_music_vae_on_the_chorales_then_write_wav_and_midi(tmp_path):
     assert png.exists()
     (tmp_path / "r.npz").write_bytes(b"")  # refused before it is read
     code, _, err = _in_process(
-        "evaluate", logdir / "model.keras", "--reference", tmp_path / "r.npz"
+        "evaluate",
+        logdir / "model.keras",
+        "--reference",
+        tmp_path / "r.npz",
+        "--extractor",
+        "mnist",
     )
     assert code == 2 and "compare_music" in err
 
 
+@pytest.mark.slow  # 23 s in the full run; the model and user folders are tested on their own
 def test_train_music_transformer_xl_on_a_midi_folder_then_sample(tmp_path):
     folder = tmp_path / "midi"
     folder.mkdir()

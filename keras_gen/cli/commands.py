@@ -256,6 +256,7 @@ def evaluate(args):
 
     chosen = [m.strip() for m in args.metrics.split(",") if m.strip()]
     args.model_file = records.resolve_model_file(args.model_file, "keras-gen evaluate")
+    extractor = _extractor(args, "keras-gen evaluate")
     model = saving.load_model(args.model_file)
     name, recipe = recipes.recipe_of(model)
     if recipe.captioned or recipe.music is not None:
@@ -268,7 +269,6 @@ def evaluate(args):
             f"keras-gen evaluate scores generate(num_samples); {args.model_file} holds a {name}: "
             f"score it from Python ({where})."
         )
-    extractor = _extractor(args, "keras-gen evaluate")
     evaluate_samples = metrics.SampleMetrics(
         args.reference, extractor, chosen, num_samples=args.num, seed=args.seed
     )

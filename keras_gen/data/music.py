@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gen.data import epoch_order, text
+from keras_gen.utils import files as file_io
 
 #: Grid steps per quarter note (sixteenth notes).
 STEPS_PER_QUARTER = 4
@@ -336,10 +337,7 @@ def _save_pieces(path, pieces, skipped):
         notes=np.concatenate(notes) if notes else np.zeros((0, 4), "int32"),
         skipped=np.asarray(skipped or [""])[: len(skipped) or 0],
     )
-    from keras_gen.utils import audio  # noqa: PLC0415 (audio imports this module)
-
-    # Atomic: a reader sees the old file or the whole new one.
-    audio._write_atomically(path, lambda file: np.savez(file, **arrays), ".npz")
+    file_io.write_atomically(path, lambda file: np.savez(file, **arrays), ".npz")
 
 
 def _load_pieces(path):

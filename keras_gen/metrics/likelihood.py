@@ -29,7 +29,8 @@ def _check(model, data, labels):
             f"Received: data with shape {data.shape}"
         )
     if model.likelihood == "bernoulli":
-        low, high = model.data_range()  # the two values binary data take: -1 and 1, or 0 and 1
+        # The two values binary data take: -1 and 1, or a MusicVAE's 0 and 1.
+        low, high = model.data_range() or (-1.0, 1.0)
         if not np.all(np.isin(data, (low, high))):
             raise ValueError(
                 "With the Bernoulli likelihood, log p(x) is a probability only for binary data "

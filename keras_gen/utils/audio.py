@@ -8,12 +8,12 @@ score editor. Numpy and the standard library only.
 
 import math
 import os
-import uuid
 import wave
 
 import numpy as np
 
 from keras_gen.data import music as music_data
+from keras_gen.utils import files
 
 #: Peak of rendered (non-silent) audio, below 1 so that 16-bit files never clip.
 PEAK = 0.9
@@ -255,7 +255,7 @@ def write_wav(path, audio, sample_rate=16000):
             wav.setframerate(sample_rate)
             wav.writeframes(pcm.tobytes())
 
-    _write_atomically(path, write, ".wav")
+    files.write_atomically(path, write, ".wav")
     return path
 
 
@@ -375,7 +375,7 @@ def write_midi(path, music, tempo=100, steps_per_quarter=music_data.STEPS_PER_QU
         + division.to_bytes(2, "big")
     )
     content = header + b"".join(tracks)
-    _write_atomically(path, lambda file: file.write(content), ".mid")
+    files.write_atomically(path, lambda file: file.write(content), ".mid")
     return path
 
 
@@ -411,21 +411,3 @@ def _variable_length(value):
         out.append(0x80 | (value & 0x7F))
         value >>= 7
     return bytes(reversed(out))
-
-
-def _write_atomically(path, write, suffix):
-    """Calls `write(file)` on a hidden temporary file beside `path`, then renames it to `path`.
-
-    As `images.save_png`: `os.open` with 0o666 lets the umask decide the mode.
-    """
-    directory, name = os.path.split(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:12]}{suffix}.tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            write(file)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)

@@ -1,10 +1,10 @@
 """Pictures of samples: image grids and 2D scatter plots as uint8 arrays and PNGs."""
 
 import math
-import os
-import uuid
 
 import numpy as np
+
+from keras_gen.utils import files
 
 
 def to_uint8(images):
@@ -186,16 +186,4 @@ def save_png(picture_array, path):
     from PIL import Image
 
     array = picture_array[..., 0] if picture_array.shape[-1] == 1 else picture_array
-    directory, name = os.path.split(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    # Hidden, so that globs for *.png never see a half-written file; os.open
-    # with 0o666 lets the umask decide the mode (mkstemp would give 0o600).
-    temporary = os.path.join(directory, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            Image.fromarray(array).save(file, format="PNG")
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    files.write_atomically(path, lambda file: Image.fromarray(array).save(file, format="PNG"))
