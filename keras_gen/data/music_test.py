@@ -144,8 +144,9 @@ def test_load_music_windows_and_transposition():
     assert events.vocabulary_size == music.EVENT_VOCABULARY_SIZE
     with pytest.raises(ValueError, match="representation"):
         music.load_music(representation="midi")
-    with pytest.raises(ValueError, match="transpose"):
-        music.load_music(transpose=[20])
+    for bad in ([20], [0.5], 5):
+        with pytest.raises(ValueError, match="`transpose` must be integer semitone shifts"):
+            music.load_music(transpose=bad)
     with pytest.raises(ValueError, match="`name` must be 'bach_chorales' or the path"):
         music.load_music("no_such_music")
 

@@ -71,6 +71,8 @@ def test_load_video_gives_the_fixed_test_set_in_range():
         video.load_video(split="validation")
     with pytest.raises(ValueError, match="num_frames"):
         video.load_video(num_frames=0)
+    with pytest.raises(ValueError, match="num_sequences"):
+        video.load_video(num_sequences=0)
 
 
 def test_user_clips_load_from_gifs_and_frame_folders(tmp_path):
@@ -93,3 +95,5 @@ def test_user_clips_load_from_gifs_and_frame_folders(tmp_path):
         video.load_video(str(tmp_path), num_frames=4)
     with pytest.raises(ValueError, match="`name` must be 'moving_mnist' or a folder"):
         video.load_video("no_such_folder")
+    with pytest.raises(ValueError, match="no `test` subfolder"):
+        video.load_video(str(tmp_path), split="test", num_frames=4)
