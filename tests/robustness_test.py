@@ -112,6 +112,17 @@ def test_dataset_labels_out_of_range_change_no_weight(name, bad_label, jit_compi
         np.testing.assert_array_equal(a, b)
 
 
+def test_the_error_quotes_the_failing_batch_of_a_steps_per_execution_call():
+    # Batches 2 and 3 run in one call; batch 3 is good and must not overwrite what batch 2 broke.
+    model = _conditional_vae(jit_compile=False)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=2)
+    labels = np.zeros(64, "int32")
+    labels[40] = 3
+    dataset = tf.data.Dataset.from_tensor_slices((_vectors(64), labels)).batch(16)
+    with pytest.raises(ValueError, match=r"Received: labels in \[0, 3\]"):
+        model.fit(dataset, verbose=0)
+
+
 @pytest.mark.parametrize("name", ["ConditionalVAE", "DiffusionModel"])
 def test_validation_labels_out_of_range_are_named_under_xla(name):
     # XLA would clamp label 3 to 2 in a gather and report a validation loss for the wrong class.

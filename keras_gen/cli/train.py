@@ -244,13 +244,13 @@ def _load_music(args, recipe):
     kind = recipe.music
 
     def load(**kwargs):
+        options = {"batch_size": args.batch_size, **kwargs}
         return data.load_music(
             name,
             kind.representation,
             sequence_length=kind.sequence_length,
-            batch_size=args.batch_size,
             consecutive=kind.consecutive,
-            **kwargs,
+            **options,
         )
 
     try:
@@ -264,8 +264,11 @@ def _load_music(args, recipe):
         raise UsageError(f"{PROG}: --dataset {name}: {error}") from None
     validation = None
     if name == "bach_chorales" or os.path.isdir(os.path.join(name, "validation")):
+        # Piano-roll windows are scored in batches of at most 64 (the chorales' validation
+        # split holds 149); an event model's memory needs the training batch size.
+        batch = args.batch_size if kind.consecutive else min(args.batch_size, 64)
         try:
-            validation, _ = load(split="validation", shuffle=False)
+            validation, _ = load(split="validation", shuffle=False, batch_size=batch)
         except ValueError as error:  # e.g. fewer windows than a batch
             raise UsageError(f"{PROG}: --dataset {name}, its validation split: {error}") from None
     unit = "event tokens" if kind.representation == "events" else "windows"

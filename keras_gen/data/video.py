@@ -178,15 +178,34 @@ def load_video(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{argument}` must be an int >= 1. Received: {argument}={value!r}")
     _check_split(split)
+    if steps_per_epoch is not None:
+        if (
+            isinstance(steps_per_epoch, bool)
+            or not isinstance(steps_per_epoch, int)
+            or (steps_per_epoch < 1)
+        ):
+            raise ValueError(
+                f"`steps_per_epoch` must be None or an int >= 1. Received: {steps_per_epoch!r}"
+            )
+        if not shuffle:
+            raise ValueError("`steps_per_epoch` needs shuffle=True. Received: shuffle=False")
     if name != "moving_mnist":
+        folder = name
         if isinstance(name, (str, os.PathLike)) and os.path.isdir(os.path.join(name, split)):
-            name = os.path.join(name, split)  # a folder with train/ and test/ subfolders
+            folder = os.path.join(name, split)  # a folder with train/ and test/ subfolders
         elif split != "train":
             raise ValueError(
                 f"{name} has no `{split}` subfolder; without subfolders a folder is one 'train' "
                 f"split. Received: split={split!r}"
             )
-        return _user_clips(name, num_frames, batch_size, shuffle, seed, steps_per_epoch)
+        dataset, info = _user_clips(folder, num_frames, batch_size, shuffle, seed, steps_per_epoch)
+        label = os.path.basename(os.path.normpath(str(name)))
+        return dataset, info._replace(name=label, split=split)
+    if frame_size <= DIGIT_SIZE:
+        raise ValueError(
+            f"`frame_size` must exceed the digits' {DIGIT_SIZE} pixels. "
+            f"Received: frame_size={frame_size}"
+        )
     digits, labels = _digits(split)
     n = _sequences(num_sequences, split)
     sequence_seed = (TEST_SEED if split == "test" else 0) if seed is None else int(seed)
@@ -205,7 +224,9 @@ def load_video(
         return tf.ensure_shape(clips, (None, *shape))
 
     order = dict(
-        shuffle=shuffle, seed=epoch_order.resolve_seed(seed), steps_per_epoch=steps_per_epoch
+        shuffle=shuffle,
+        seed=epoch_order.resolve_seed(seed) if shuffle else None,
+        steps_per_epoch=steps_per_epoch,
     )
     dataset = epoch_order.gathered_batches(n, batch_size, order, gather)
     return dataset, VideoInfo("moving_mnist", split, n, shape, sequence_seed)
@@ -249,13 +270,17 @@ def _user_clips(path, num_frames, batch_size, shuffle, seed, steps_per_epoch):
     entries = sorted(
         os.path.join(path, e)
         for e in os.listdir(path)
-        if e.lower().endswith(VIDEO_SUFFIXES) or os.path.isdir(os.path.join(path, e))
+        if not e.startswith(".")
+        and e not in ("train", "validation", "test")
+        and (e.lower().endswith(VIDEO_SUFFIXES) or os.path.isdir(os.path.join(path, e)))
     )
     if not entries:
         raise ValueError(f"{path} holds no clip (GIF files or folders of frames).")
+    clips = [read_clip(entry) for entry in entries]
+    if len({clip.shape[-1] for clip in clips}) > 1:  # grey beside colour: all as colour
+        clips = [np.repeat(clip, 3, axis=-1) if clip.shape[-1] == 1 else clip for clip in clips]
     windows = []
-    for entry in entries:
-        clip = read_clip(entry)
+    for clip in clips:
         count = len(clip) // num_frames
         windows += [clip[i * num_frames : (i + 1) * num_frames] for i in range(count)]
     shapes = {w.shape for w in windows}
@@ -266,7 +291,9 @@ def _user_clips(path, num_frames, batch_size, shuffle, seed, steps_per_epoch):
         )
     clips = tf.constant(np.stack(windows))
     order = dict(
-        shuffle=shuffle, seed=epoch_order.resolve_seed(seed), steps_per_epoch=steps_per_epoch
+        shuffle=shuffle,
+        seed=epoch_order.resolve_seed(seed) if shuffle else None,
+        steps_per_epoch=steps_per_epoch,
     )
     dataset = epoch_order.gathered_batches(
         len(windows),

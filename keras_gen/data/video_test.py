@@ -73,6 +73,10 @@ def test_load_video_gives_the_fixed_test_set_in_range():
         video.load_video(num_frames=0)
     with pytest.raises(ValueError, match="num_sequences"):
         video.load_video(num_sequences=0)
+    with pytest.raises(ValueError, match="`frame_size` must exceed the digits' 28 pixels"):
+        video.load_video(frame_size=20)
+    with pytest.raises(ValueError, match="needs shuffle=True"):
+        video.load_video(steps_per_epoch=2, shuffle=False)
 
 
 def test_user_clips_load_from_gifs_and_frame_folders(tmp_path):

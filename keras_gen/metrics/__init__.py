@@ -1,6 +1,7 @@
 """Sample-quality metrics (FID, IS, KID, precision/recall, density/coverage), the
 feature extractors they are defined on, and held-out log-likelihoods."""
 
+from keras_gen.metrics import video  # frame_metrics, copy_last_frame
 from keras_gen.metrics.extractor_base import FeatureExtractor
 from keras_gen.metrics.feature_stats import FeatureStats, check_comparable
 from keras_gen.metrics.frechet import fid_from_features, frechet_distance

@@ -2,11 +2,15 @@
 
 The benchmark's MSE (SimVP, Gao et al. 2022, arXiv:2206.05099, Table 2; PredRNN,
 PhyDNet) is the squared error summed over a frame's pixels, with intensities
-in [0, 1], averaged over the predicted frames and the sequences. PSNR is
-`10 log10(1 / mean squared error)` of each frame; SSIM is Wang et al. 2004's
-with an 11x11 Gaussian window of standard deviation 1.5, `K1 = 0.01`,
-`K2 = 0.03` (`tf.image.ssim`), each averaged over frames and sequences.
-Clips in the library's range [-1, 1] are mapped to [0, 1] first.
+in [0, 1], averaged over the predicted frames and the sequences: this is that
+figure. PSNR is `10 log10(1 / mean squared error)` of each frame (infinite for
+an exact frame) and SSIM Wang et al. 2004's with an 11x11 Gaussian window of
+standard deviation 1.5, `K1 = 0.01`, `K2 = 0.03` (`tf.image.ssim`), each
+averaged over frames and sequences. The papers' code computes PSNR on frames
+rounded to 8 bits and SSIM with scikit-image's defaults (a 7x7 uniform
+window), so those two are comparable with theirs in kind, not to the digit.
+Clips in the library's range [-1, 1] are mapped to [0, 1] first; frames need
+at least 11 pixels a side (the SSIM window).
 """
 
 import numpy as np
@@ -18,10 +22,10 @@ def _unit_clips(clips, name):
     clips = np.asarray(clips, "float64")
     if clips.ndim == 4:
         clips = clips[..., None]
-    if clips.ndim != 5 or clips.size == 0:
+    if clips.ndim != 5 or clips.size == 0 or min(clips.shape[2:4]) < 11:
         raise ValueError(
-            f"`{name}` must be clips (n, frames, height, width[, channels]). "
-            f"Received: {name} with shape {clips.shape}"
+            f"`{name}` must be clips (n, frames, height, width[, channels]) of frames at "
+            f"least 11 pixels a side. Received: {name} with shape {clips.shape}"
         )
     if not np.all(np.isfinite(clips)) or clips.min() < -1 - 1e-6 or clips.max() > 1 + 1e-6:
         raise ValueError(
@@ -53,7 +57,7 @@ def frame_metrics(predicted, target):
         frames, `mean_mse`, `mean_psnr`, `mean_ssim` (the figures papers report).
 
     Example:
-    >>> clips = np.zeros((2, 3, 8, 8, 1), "float32")
+    >>> clips = np.zeros((2, 3, 16, 16, 1), "float32")
     >>> frame_metrics(clips, clips)["mean_mse"]
     0.0
     """

@@ -64,6 +64,8 @@ def test_copy_last_frame_and_bad_input():
     with pytest.raises(ValueError, match="num_frames"):
         video.copy_last_frame(context, 0)
     with pytest.raises(ValueError, match="same shape"):
-        video.frame_metrics(np.zeros((1, 2, 4, 4)), np.zeros((1, 3, 4, 4)))
+        video.frame_metrics(np.zeros((1, 2, 16, 16)), np.zeros((1, 3, 16, 16)))
     with pytest.raises(ValueError, match=r"`target` must hold finite values in \[-1, 1\]"):
-        video.frame_metrics(np.zeros((1, 2, 4, 4)), np.full((1, 2, 4, 4), 2.0))
+        video.frame_metrics(np.zeros((1, 2, 16, 16)), np.full((1, 2, 16, 16), 2.0))
+    with pytest.raises(ValueError, match="at least 11 pixels a side"):
+        video.frame_metrics(np.zeros((1, 2, 8, 8)), np.zeros((1, 2, 8, 8)))

@@ -127,8 +127,13 @@ class StepGuard:
             validation: a `test_step`'s guard: its check names are kept apart
                 from the train step's, which trace at other times.
         """
-        self.flags_variable.assign(self.flags_variable.read_value() | self.flags)
-        self.details_variable.assign(tf.concat(self.details, axis=0))
+        before = self.flags_variable.read_value()
+        self.flags_variable.assign(before | self.flags)
+        # The first failing step of a `steps_per_execution` call keeps its details: the steps
+        # after it update nothing and would report their own (good) batches.
+        self.details_variable.assign(
+            tf.where(tf.equal(before, 0), tf.concat(self.details, axis=0), self.details_variable)
+        )
         # Read on the host by `describe_failure`: the names are fixed when the step is traced.
         names = "validation_check_names" if validation else "finite_check_names"
         setattr(model, names, tuple(self.finite_names))
@@ -203,9 +208,10 @@ def describe_failure(model, flags, details, batch, validation=False):
         low, high = found["data_range"]
         expected = model.data_range()
         return ValueError(
-            f"{name} needs training data in [{expected[0]:g}, {expected[1]:g}] (the range of "
-            f"its generator's output) {where}. Scale the data, e.g. x / 127.5 - 1 for 8-bit "
-            f"images. Received: x in [{low:.4g}, {high:.4g}]"
+            f"{name} needs {'validation' if validation else 'training'} data in "
+            f"[{expected[0]:g}, {expected[1]:g}] (the range of its generator's output) {where}. "
+            "Scale the data, e.g. x / 127.5 - 1 for 8-bit images. "
+            f"Received: x in [{low:.4g}, {high:.4g}]"
         )
     return NonFiniteLossError(f"{name}: the step failed a check {where}.")
 
