@@ -23,10 +23,12 @@ def sample(args):
         raise UsageError(f"keras-gen sample: {args.model_file}: {error}") from None
     if recipe.music is not None:
         return _write_music(args, model, name, recipe)
-    for flag in ("wav", "midi"):
+    if recipe.video is not None:
+        return _write_video(args, model, name, recipe)
+    for flag, kind in (("wav", "music"), ("midi", "music"), ("gif", "video"), ("frames", "video")):
         if getattr(args, flag, None) is not None:
             raise UsageError(
-                f"keras-gen sample: --{flag} is for music models; {args.model_file} holds a {name}."
+                f"keras-gen sample: --{flag} is for {kind} models; {args.model_file} holds a {name}."
             )
     if recipe.text is not None:
         return _continue_prompt(args, model, name)
@@ -109,6 +111,45 @@ def _write_music(args, model, name, recipe):
         images.save_png(picture, args.out)
         written.append(args.out)
     print(f"Wrote {num} piece(s) of {args.model_file} to {', '.join(map(str, written))}")
+    return 0
+
+
+def _write_video(args, model, name, recipe):
+    """Writes `--num` generated clips side by side as one animated GIF, and a frame strip PNG."""
+    import numpy as np
+
+    from keras_gen.utils import images
+
+    for flag, value in (
+        ("--labels", args.labels),
+        ("--steps", args.steps),
+        ("--prompt", args.prompt),
+        ("--guidance-scale", args.guidance_scale),
+        ("--top-p", args.top_p),
+        ("--max-length", args.max_length),
+        ("--wav", args.wav),
+        ("--midi", args.midi),
+    ):
+        if value is not None:
+            raise UsageError(
+                f"keras-gen sample: a video model ({name}) takes no {flag} (--frames sets "
+                "the length)."
+            )
+    num = args.num or 4
+    frames = args.frames or recipe.video.num_frames
+    temperature = 1.0 if args.temperature is None else args.temperature
+    clips = model.generate(
+        num, num_frames=frames, temperature=temperature, top_k=args.top_k, seed=args.seed
+    )
+    # Frame t of the GIF: frame t of every clip, in a row.
+    tiled = np.stack([images.image_grid(clips[:, t], columns=num) for t in range(frames)])
+    gif = args.gif or "samples.gif"
+    images.save_gif(tiled, gif)
+    written = [gif]
+    if args.out:
+        images.save_png(images.frame_strip(clips), args.out)
+        written.append(args.out)
+    print(f"Wrote {num} clip(s) of {frames} frames of {args.model_file} to {', '.join(written)}")
     return 0
 
 
@@ -259,6 +300,11 @@ def evaluate(args):
     extractor = _extractor(args, "keras-gen evaluate")
     model = saving.load_model(args.model_file)
     name, recipe = recipes.recipe_of(model)
+    if recipe.video is not None:
+        raise UsageError(
+            f"keras-gen evaluate scores images; {args.model_file} holds a {name}: score video "
+            "with keras_gen.metrics.video and video_features (docs/models/video.md)."
+        )
     if recipe.captioned or recipe.music is not None:
         where = (
             "keras_gen.metrics.compare_music, docs/models/music.md"
@@ -351,4 +397,10 @@ def list_all(args):
         "39 test by BWV number)"
     )
     print("  <path>           a MIDI or MusicXML file, or a folder of them")
+    print("Video (video_transformer_xl):")
+    print(
+        "  moving_mnist     two mnist5k digits bouncing in 64x64 frames, 20 frames (train "
+        "digits for training, a fixed test set of 1,000 of test digits)"
+    )
+    print("  <folder>         GIF files or folders of frames (train/ and test/ subfolders)")
     return 0

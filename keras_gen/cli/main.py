@@ -189,7 +189,18 @@ def _add_data_flags(train):
         "--download", action="store_true", help="let tensorflow-datasets download missing data"
     )
     train.add_argument("--image-size", type=positive_int, help="resize images to this size")
-    train.add_argument("--steps-per-epoch", type=positive_int, help="limit the steps of each epoch")
+    train.add_argument(
+        "--steps-per-epoch",
+        type=positive_int,
+        help="limit the steps of each epoch (video models: the steps of each epoch, default "
+        f"{recipes.RECIPES['video_transformer_xl'].video.steps_per_epoch})",
+    )
+    train.add_argument(
+        "--tokenizer-steps",
+        type=positive_int,
+        help="video models: updates of the frame tokenizer, trained first (default: "
+        f"{recipes.RECIPES['video_transformer_xl'].video.tokenizer_steps})",
+    )
 
 
 def _add_fid_flags(train):
@@ -219,7 +230,9 @@ def _add_sample(commands):
     )
     sample.add_argument("model_file", metavar="MODEL", help=MODEL_HELP)
     sample.add_argument(
-        "--num", type=positive_int, help="samples (default: 64 images, 1 piece of music)"
+        "--num",
+        type=positive_int,
+        help="samples (default: 64 images, 1 piece of music, 4 video clips)",
     )
     sample.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     sample.add_argument(
@@ -229,6 +242,13 @@ def _add_sample(commands):
         "--wav", help="music models: the rendered audio (default: samples.wav without --midi)"
     )
     sample.add_argument("--midi", help="music models: a MIDI file of the pieces")
+    sample.add_argument(
+        "--gif",
+        help="video models: the clips side by side as an animated GIF (default: samples.gif)",
+    )
+    sample.add_argument(
+        "--frames", type=positive_int, help="video models: frames per clip (default: 20)"
+    )
     sample.add_argument("--labels", type=int_list, help="comma-separated class labels")
     steps_models = recipes.names_with(lambda r: r.sampling_steps)
     sample.add_argument(

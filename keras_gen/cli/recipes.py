@@ -9,15 +9,17 @@ import dataclasses
 
 import keras
 
-#: Data kinds: rank-3 samples, rank-1 samples, byte tokens, music (`data.load_music`).
-IMAGES, VECTORS, TEXT, MUSIC = "images", "vectors", "text", "music"
+#: Data kinds: rank-3 samples, rank-1 samples, byte tokens, music (`data.load_music`), video
+#: (`data.load_video`).
+IMAGES, VECTORS, TEXT, MUSIC, VIDEO = "images", "vectors", "text", "music", "video"
 #: Picture callbacks a recipe can ask for (built by `keras_gen.cli.train`).
-SAMPLE_GRID, RECONSTRUCTION_GRID, TEXT_SAMPLES, PROMPT_GRID, AUDIO_SAMPLES = (
+SAMPLE_GRID, RECONSTRUCTION_GRID, TEXT_SAMPLES, PROMPT_GRID, AUDIO_SAMPLES, VIDEO_SAMPLES = (
     "sample_grid",
     "reconstruction_grid",
     "text_samples",
     "prompt_grid",
     "audio_samples",
+    "video_samples",
 )
 #: Semitone shifts the music recipes train on (each training piece in all twelve keys).
 MUSIC_TRANSPOSE = tuple(range(-5, 7))
@@ -66,6 +68,29 @@ class MusicData:
 
 
 @dataclasses.dataclass(frozen=True)
+class VideoData:
+    """How a video model reads `data.load_video` and makes its frame tokenizer.
+
+    Attributes:
+        num_frames: frames per clip.
+        num_sequences: Moving MNIST training sequences (a folder's clips: all of them).
+        validation_clips: held-out clips scored each epoch (the fixed test set's first).
+        tokenizer_steps: updates of the `frame_tokenizer` (batches of 64 frames),
+            trained first and saved as `tokenizer.keras` in the run directory
+            (a later run there, e.g. `--resume`, loads it).
+        tokenizer_kwargs: `frame_tokenizer` arguments.
+        steps_per_epoch: updates per epoch when `--steps-per-epoch` is not given.
+    """
+
+    num_frames: int = 20
+    num_sequences: int = 10000
+    validation_clips: int = 128
+    tokenizer_steps: int = 2000
+    tokenizer_kwargs: dict = dataclasses.field(default_factory=dict)
+    steps_per_epoch: int = 1000
+
+
+@dataclasses.dataclass(frozen=True)
 class Recipe:
     """How `keras-gen train NAME` builds, compiles and trains a model.
 
@@ -81,6 +106,7 @@ class Recipe:
         default_dataset: the `--dataset` when none is given.
         text: how a language model reads text (a `TextData`), or None.
         music: how a music model reads music (a `MusicData`), or None.
+        video: how a video model reads clips (a `VideoData`), or None.
         captioned: the model trains on `(images, caption tokens)` pairs
             (`data.load("captioned_mnist5k")`).
         prompts: `generate` takes prompts (`keras-gen sample --prompt`), not a count.
@@ -111,6 +137,7 @@ class Recipe:
     default_dataset: str = "mnist5k"
     text: object = None
     music: object = None
+    video: object = None
     captioned: bool = False
     prompts: bool = False
     labelled: bool = False
@@ -297,6 +324,19 @@ RECIPES = {
         epochs=3,
         model_kwargs=dict(segment_length=64, memory_length=64, num_layers=4, hidden_dim=128),
     ),
+    # Moving MNIST from mnist5k's digits (docs/models/video.md): a frame tokenizer of 8x8
+    # codes (2,000 updates), then Transformer-XL over the codes, 6 epochs of 1,000 steps at 32.
+    "video_transformer_xl": Recipe(
+        optimizer=dict(learning_rate=1e-3),
+        epochs=6,
+        family="video",
+        data=(VIDEO,),
+        default_dataset="moving_mnist",
+        video=VideoData(tokenizer_kwargs=dict(num_embeddings=256, ema_decay=0.99)),
+        model_kwargs=dict(num_layers=4, num_heads=4, hidden_dim=128, dropout=0.1),
+        callbacks=(VIDEO_SAMPLES,),
+        validates=True,
+    ),
     "gpt": _language_model(
         "sequence_length", False, sequence_length=128, num_layers=4, hidden_dim=128
     ),
@@ -340,7 +380,15 @@ def compile_model(model, name, jit_compile="auto"):
 
 
 def build_model(
-    cls, name, data_shape, num_classes=None, latent_dim=None, seed=0, pack=None, coupling=None
+    cls,
+    name,
+    data_shape,
+    num_classes=None,
+    latent_dim=None,
+    seed=0,
+    pack=None,
+    coupling=None,
+    tokenizer=None,
 ):
     """An uncompiled model of the recipe `name` for data of `data_shape`.
 
@@ -349,7 +397,8 @@ def build_model(
     Language models read their length from the recipe and ignore `data_shape`.
     `pack` (PacGAN packing, `GAN(pack=...)`) is for the adversarial recipes,
     those with `TWO_OPTIMIZERS`; None leaves the model's default. `coupling`
-    (`"affine"` or `"spline"`) is for the flows.
+    (`"affine"` or `"spline"`) is for the flows; `tokenizer` (a trained frame
+    tokenizer) for the video models.
 
     Raises:
         ValueError: for a `pack` given to a recipe without a discriminator, or
@@ -371,6 +420,8 @@ def build_model(
                 f"Received: coupling={coupling!r} for {name!r}"
             )
         kwargs["coupling"] = coupling
+    if recipe.video is not None:
+        return cls(tokenizer, seed=seed, **kwargs)
     if recipe.text is not None or (recipe.music and recipe.music.representation == "events"):
         return cls(seed=seed, **kwargs)
     if recipe.labelled:

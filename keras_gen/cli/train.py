@@ -45,7 +45,10 @@ class TrainingData:
         description: a few words for the start-up line.
         fingerprint: `records.fingerprint` of the unshuffled training split.
         validation: the test split (language models, recipes that `validate`), or None.
-        preview: `(images, labels)` for the reconstruction grid, or None.
+        preview: `(images, labels)` for the reconstruction grid (video: held-out
+            clips for the predictions), or None.
+        tokenizer: a video model's trained frame tokenizer, or None.
+        steps_per_epoch: updates per epoch of an endless dataset (video), or None.
     """
 
     name: str
@@ -55,6 +58,8 @@ class TrainingData:
     fingerprint: str
     validation: object = None
     preview: object = None
+    tokenizer: object = None
+    steps_per_epoch: object = None
 
 
 def train(args):
@@ -64,7 +69,7 @@ def train(args):
     previous = read_previous_record(args, logdir)
     check_flags(args, recipe)
     run = resolve_run(args, logdir)
-    data = load_data(args, recipe)
+    data = load_data(args, recipe, run)
     check_same_data(previous, data, run)
     model, initial_epoch = build_or_restore(args, recipe, run, data)
     os.makedirs(run.logdir, exist_ok=True)
@@ -110,6 +115,15 @@ def check_flags(args, recipe):
                 f"MusicXML file or a folder of them. Received: --dataset {name}"
             )
         return
+    if recipe.video is not None:
+        if name != "moving_mnist" and not os.path.isdir(name):
+            raise UsageError(
+                f"{PROG}: {args.model} trains on video: --dataset moving_mnist, or a folder of "
+                f"GIF files or of frame folders. Received: --dataset {name}"
+            )
+        return
+    if getattr(args, "tokenizer_steps", None) is not None:
+        raise UsageError(f"{PROG}: --tokenizer-steps is for video models; {args.model} has none.")
     check_dataset_name(name, text=recipe.text is not None, command=PROG)
 
 
@@ -230,8 +244,13 @@ def _is_chief(strategy):
     )
 
 
-def load_data(args, recipe):
-    """The training data of the recipe's kind: text for a language model, else samples."""
+def load_data(args, recipe, run=None):
+    """The training data of the recipe's kind: text for a language model, else samples.
+
+    A video model's frame tokenizer is trained (or read from `run.logdir`) here too.
+    """
+    if recipe.video is not None:
+        return _load_video(args, recipe, run)
     if recipe.music is not None:
         return _load_music(args, recipe)
     return _load_text(args, recipe) if recipe.text is not None else _load_samples(args, recipe)
@@ -277,6 +296,98 @@ def _load_music(args, recipe):
         f"{unit} of {kind.sequence_length}"
     )
     return TrainingData(name, dataset, info, description, fingerprint, validation=validation)
+
+
+def _video_clips(name, split, kind, count=None):
+    """Float32 clips `(n, frames, h, w, c)` in [-1, 1] of Moving MNIST or a folder's split."""
+    import numpy as np
+
+    from keras_gen import data
+
+    if name == "moving_mnist":
+        frames, _ = data.video.moving_mnist_arrays(
+            split, num_sequences=count or kind.num_sequences, num_frames=kind.num_frames
+        )
+        return frames[..., None].astype("float32") / 127.5 - 1.0
+    dataset, _ = data.load_video(
+        name, split=split, num_frames=kind.num_frames, batch_size=64, shuffle=False
+    )
+    clips = np.concatenate([batch.numpy() for batch in dataset])
+    return clips[:count] if count else clips
+
+
+def _frame_tokenizer(args, kind, clips, run):
+    """The run's `tokenizer.keras`, else a `frame_tokenizer` trained on random frames and saved."""
+    import keras
+    import numpy as np
+
+    from keras_gen import models, saving
+
+    path = os.path.join(run.logdir, "tokenizer.keras")
+    if os.path.exists(path):
+        print(f"Frame tokenizer: {path}")
+        return saving.load_model(path)
+    frames = clips.reshape(-1, *clips.shape[2:])
+    steps = args.tokenizer_steps or kind.tokenizer_steps
+    print(f"Training the frame tokenizer: {steps} updates on batches of 64 of {len(frames)} frames")
+    keras.utils.set_random_seed(args.seed)
+    tokenizer = models.frame_tokenizer(frames.shape[1:], seed=args.seed, **kind.tokenizer_kwargs)
+    tokenizer.compile(optimizer=keras.optimizers.Adam(1e-3))
+    rng = np.random.default_rng(args.seed)
+
+    def batches():
+        while True:
+            yield (frames[rng.integers(0, len(frames), 64)],)
+
+    tokenizer.fit(batches(), steps_per_epoch=steps, epochs=1, verbose=verbosity(args))
+    os.makedirs(run.logdir, exist_ok=True)
+    saving.save_model(tokenizer, path)
+    return tokenizer
+
+
+def _load_video(args, recipe, run):
+    from keras_gen.models.video import video_transformer_xl
+
+    name, kind = dataset_name(args, recipe), recipe.video
+    try:
+        clips = _video_clips(name, "train", kind)
+        held_out = name == "moving_mnist" or os.path.isdir(os.path.join(name, "test"))
+        validation_clips = (
+            _video_clips(name, "test", kind, kind.validation_clips) if held_out else None
+        )
+        if len(clips) < args.batch_size:
+            raise ValueError(f"{len(clips)} clips, fewer than --batch-size {args.batch_size}")
+        tokenizer = _frame_tokenizer(args, kind, clips, run)
+        tokens = video_transformer_xl.clip_tokens(tokenizer, clips)
+        segment = int(tokens.shape[1] // kind.num_frames)  # one frame, the model's default
+        dataset = video_transformer_xl.consecutive_segments(tokens, args.batch_size, segment)
+        validation = None
+        if validation_clips is not None and len(validation_clips) >= args.batch_size:
+            validation = video_transformer_xl.consecutive_segments(
+                video_transformer_xl.clip_tokens(tokenizer, validation_clips),
+                args.batch_size,
+                segment,
+            )
+    except ValueError as error:
+        raise UsageError(f"{PROG}: --dataset {name}: {error}") from None
+    fingerprint = records.fingerprint([(clips[:256],)])
+    per_epoch = args.steps_per_epoch or kind.steps_per_epoch
+    description = (
+        f"{len(clips)} clips of {kind.num_frames} frames of {clips.shape[2]}x{clips.shape[3]}, "
+        f"{tokens.shape[1] // kind.num_frames} tokens a frame"
+    )
+    preview = None if validation_clips is None else validation_clips[:4]
+    return TrainingData(
+        name,
+        dataset.repeat(),
+        None,
+        description,
+        fingerprint,
+        validation=validation,
+        preview=preview,
+        tokenizer=tokenizer,
+        steps_per_epoch=per_epoch,
+    )
 
 
 def _load_text(args, recipe):
@@ -414,6 +525,7 @@ def build_or_restore(args, recipe, run, data):
             args.seed,
             pack=args.pack,
             coupling=args.coupling,
+            tokenizer=data.tokenizer,
         )
         recipes.compile_model(model, args.model, jit_compile=False if args.no_jit else "auto")
     return model, 0
@@ -556,6 +668,21 @@ def _audio_samples(args, recipe, run, data):
     return callbacks.AudioSampleCallback(run.logdir, num_samples=2, num_steps=frames)
 
 
+def _video_samples(args, recipe, run, data):
+    from keras_gen import callbacks
+
+    # Predictions of held-out clips (half observed) beside 4 generated clips.
+    clips, frames = data.preview, recipe.video.num_frames
+    half = frames // 2
+    return callbacks.VideoSampleCallback(
+        run.logdir,
+        num_samples=4,
+        num_frames=frames,
+        context=None if clips is None else clips[:, :half],
+        truth=None if clips is None else clips[:, half:],
+    )
+
+
 def _text_samples(args, recipe, run, data):
     from keras_gen import callbacks
 
@@ -570,6 +697,7 @@ PICTURES = {
     recipes.TEXT_SAMPLES: _text_samples,
     recipes.PROMPT_GRID: _prompt_grid,
     recipes.AUDIO_SAMPLES: _audio_samples,
+    recipes.VIDEO_SAMPLES: _video_samples,
 }
 
 
@@ -581,10 +709,14 @@ def fit_and_save(model, data, run, callback_list, epochs, initial_epoch, verbose
     # ignored (a background job of a script), which Python would otherwise keep.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     record = next(c for c in callback_list if isinstance(c, callbacks.RunRecord))
+    dataset, per_epoch = data.dataset, data.steps_per_epoch
+    if per_epoch:  # an endless stream: a resumed run reads on where the finished epochs stopped
+        dataset = dataset.skip(initial_epoch * per_epoch)
     try:
         model.fit(
-            data.dataset,
+            dataset,
             epochs=epochs,
+            steps_per_epoch=per_epoch,
             initial_epoch=initial_epoch,
             verbose=verbose,
             shuffle=False,

@@ -13,6 +13,8 @@ Clips in the library's range [-1, 1] are mapped to [0, 1] first; frames need
 at least 11 pixels a side (the SSIM window).
 """
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
@@ -91,3 +93,129 @@ def copy_last_frame(context, num_frames):
     if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
         raise ValueError(f"`num_frames` must be an int >= 1. Received: num_frames={num_frames!r}")
     return np.repeat(context[:, -1:], num_frames, axis=1)
+
+
+#: Pixels above this (in [0, 1]) belong to a digit when tracking.
+INK_THRESHOLD = 0.3
+#: A velocity component that changes by at most this many pixels between frames is constant
+#: (the generator rounds positions down to pixels, so a constant velocity jitters by one).
+VELOCITY_TOLERANCE = 1.0
+
+
+def track_digits(clips, num_digits=2):
+    """Centroid tracks of the digits of clips, from the connected blobs of ink in each frame.
+
+    In each frame the `num_digits` largest 8-connected blobs of pixels above
+    `INK_THRESHOLD` (dilated by two pixels, so that a digit's strokes join)
+    are the digits (a frame with fewer blobs, where digits touch or overlap,
+    is marked merged); blobs are linked frame to frame by the
+    assignment of least total centroid distance.
+
+    Args:
+        clips: `(n, frames, height, width[, 1])` in [-1, 1].
+        num_digits: digits per clip.
+
+    Returns:
+        `(centroids, separate)`: float64 `(n, frames, num_digits, 2)` centroids
+        `(row, column)` (NaN where merged) and bool `(n, frames)`, True where
+        every digit is its own blob.
+    """
+    from scipy import ndimage, optimize  # noqa: PLC0415 (scipy is slow to import)
+
+    unit = _unit_clips(clips, "clips")[..., 0]
+    n, frames = unit.shape[:2]
+    centroids = np.full((n, frames, num_digits, 2), np.nan)
+    separate = np.zeros((n, frames), bool)
+    structure = np.ones((3, 3))
+    for i in range(n):
+        previous = None
+        for t in range(frames):
+            ink = ndimage.binary_dilation(unit[i, t] > INK_THRESHOLD, structure, iterations=2)
+            labels, count = ndimage.label(ink, structure)
+            if count < num_digits:
+                continue
+            sizes = ndimage.sum(np.ones_like(labels), labels, range(1, count + 1))
+            largest = np.argsort(sizes)[::-1][:num_digits] + 1
+            points = np.array(ndimage.center_of_mass(unit[i, t], labels, largest))
+            if previous is not None:
+                cost = np.linalg.norm(previous[:, None] - points[None], axis=-1)
+                points = points[optimize.linear_sum_assignment(cost)[1]]
+            centroids[i, t], separate[i, t], previous = points, True, points
+    return centroids, separate
+
+
+def motion_plausibility(clips, num_digits=2):
+    """How well the digits move as Moving MNIST's do: at constant velocity between bounces.
+
+    For each pair of steps `t -> t+1 -> t+2` of a tracked digit (all three
+    frames separate), each velocity component must stay within
+    `VELOCITY_TOLERANCE` pixels, or reverse or stop (a bounce: the signs
+    differ or one is zero).
+    The ground truth scores near 1 (its positions are rounded to pixels and
+    the blobs' centroids shift slightly when a digit nears another).
+
+    Returns:
+        `{"constant_velocity": fraction of scored step pairs that pass,
+        "speed": mean pixels per frame, "speed_std": its standard deviation
+        within a track, averaged, "scored_steps": number of step pairs}`.
+    """
+    centroids, separate = track_digits(clips, num_digits)
+    velocity = np.diff(centroids, axis=1)  # (n, frames - 1, digits, 2)
+    ok = separate[:, :-2] & separate[:, 1:-1] & separate[:, 2:]
+    change = np.abs(velocity[:, 1:] - velocity[:, :-1])
+    bounce = np.sign(velocity[:, 1:]) * np.sign(velocity[:, :-1]) <= 0
+    passes = np.all((change <= VELOCITY_TOLERANCE + 1e-9) | bounce, axis=-1)  # (n, f-2, digits)
+    scored = np.broadcast_to(ok[..., None], passes.shape)
+    speed = np.linalg.norm(velocity, axis=-1)
+    moving = separate[:, :-1] & separate[:, 1:]
+    speeds = np.where(moving[..., None], speed, np.nan)
+    with warnings.catch_warnings():  # a track with no separate step is all NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        spread = np.nanstd(speeds, axis=1)
+    return {
+        "constant_velocity": float(passes[scored].mean()) if scored.any() else float("nan"),
+        "speed": float(np.nanmean(speeds)) if moving.any() else float("nan"),
+        "speed_std": float(np.nanmean(spread)) if moving.any() else float("nan"),
+        "scored_steps": int(scored.sum()),
+    }
+
+
+def digit_persistence(clips, classifier=None, num_digits=2):
+    """How often a tracked digit keeps its identity: the MNIST classifier on each digit, frame by frame.
+
+    Each tracked digit is cut out as the 28x28 window centred on its
+    centroid (padded with background) in every separate frame and
+    classified; a track's identity is its most frequent class, and the score
+    is the fraction of classified frames that agree with it. The other digit
+    can reach into a window, so the ground truth scores below 1.
+
+    Args:
+        clips: `(n, frames, height, width[, 1])` in [-1, 1].
+        classifier: callable images -> `{"logits"}` (default: the shipped `MNISTClassifier`).
+
+    Returns:
+        `{"persistence": fraction, "classified": number of digit windows}`.
+    """
+    if classifier is None:
+        from keras_gen.metrics import mnist_classifier  # noqa: PLC0415 (loads weights)
+
+        classifier = mnist_classifier.MNISTClassifier()
+    frames_pm = _unit_clips(clips, "clips")[..., 0] * 2.0 - 1.0
+    centroids, separate = track_digits(clips, num_digits)
+    half = 14
+    padded = np.pad(frames_pm, ((0, 0), (0, 0), (half, half), (half, half)), constant_values=-1.0)
+    windows, owners = [], []
+    for i, t in zip(*np.nonzero(separate)):
+        for d in range(num_digits):
+            row, column = np.round(centroids[i, t, d]).astype(int)
+            windows.append(padded[i, t, row : row + 28, column : column + 28])
+            owners.append((i, d))
+    if not windows:
+        return {"persistence": float("nan"), "classified": 0}
+    classes = np.argmax(classifier(np.stack(windows)[..., None].astype("float32"))["logits"], -1)
+    agree = []
+    owners = np.array(owners)
+    for key in np.unique(owners, axis=0):
+        mine = classes[np.all(owners == key, axis=1)]
+        agree.extend(mine == np.bincount(mine).argmax())
+    return {"persistence": float(np.mean(agree)), "classified": len(windows)}

@@ -69,3 +69,75 @@ def test_copy_last_frame_and_bad_input():
         video.frame_metrics(np.zeros((1, 2, 16, 16)), np.full((1, 2, 16, 16), 2.0))
     with pytest.raises(ValueError, match="at least 11 pixels a side"):
         video.frame_metrics(np.zeros((1, 2, 8, 8)), np.zeros((1, 2, 8, 8)))
+
+
+def _squares(velocities, frames=8, size=32, start=((4, 4), (4, 22))):
+    """Clips of two 5x5 squares moving at `velocities` (pixels per frame), bouncing at the walls."""
+    clip = -np.ones((frames, size, size, 1), "float32")
+    positions = np.array(start, float)
+    velocities = np.array(velocities, float)
+    path = []
+    for t in range(frames):
+        path.append(positions.copy())
+        for row, column in positions.astype(int):
+            clip[t, row : row + 5, column : column + 5] = 1.0
+        positions += velocities
+        for d in range(2):
+            for axis in range(2):
+                if not 0 <= positions[d, axis] <= size - 5:
+                    velocities[d, axis] *= -1
+                    positions[d, axis] += 2 * velocities[d, axis]
+    return clip[None], np.array(path)
+
+
+def test_tracks_follow_the_digits_and_constant_motion_scores_one():
+    clips, path = _squares([(1, 1), (2, 1)])
+    centroids, separate = video.track_digits(clips)
+    assert separate.all()
+    # Square centres are 2 pixels from their top-left corners; the tracks in order of column.
+    order = np.argsort(centroids[0, 0, :, 1])
+    np.testing.assert_allclose(centroids[0][:, order], path + 2.0, atol=1e-6)
+    motion = video.motion_plausibility(clips)
+    assert motion["constant_velocity"] == 1.0 and motion["scored_steps"] == 2 * 6
+    np.testing.assert_allclose(motion["speed"], (math.hypot(1, 1) + math.hypot(2, 1)) / 2)
+
+
+def test_motion_counts_the_steps_that_jump():
+    clips, _ = _squares([(1, 1), (2, 1)])
+    jumped = clips.copy()
+    jumped[0, 4:] = np.roll(clips[0, 4:], 3, axis=1)  # both squares jump 3 rows at frame 4
+    motion = video.motion_plausibility(jumped)
+    # The step pairs 2-3-4 and 3-4-5 of each square change velocity by 3 pixels.
+    assert motion["scored_steps"] == 12
+    np.testing.assert_allclose(motion["constant_velocity"], 8 / 12)
+
+
+def test_persistence_counts_the_frames_that_agree_with_a_tracks_class():
+    clips, _ = _squares([(1, 1), (2, 1)])
+
+    class Classifier:
+        calls = 0
+
+        def __call__(self, windows):
+            # Class 3 for every window, but class 5 for the first digit's window at frame 2.
+            logits = np.zeros((len(windows), 10))
+            logits[:, 3] = 1.0
+            logits[4, 5] = 2.0  # windows come frame by frame, two per frame
+            return {"logits": logits}
+
+    result = video.digit_persistence(clips, Classifier())
+    assert result["classified"] == 16
+    np.testing.assert_allclose(result["persistence"], 15 / 16)
+
+
+def test_moving_mnist_ground_truth_moves_and_persists_and_shuffled_frames_do_not():
+    from keras_gen.data import video as video_data
+
+    frames, _ = video_data.moving_mnist_arrays("test", num_sequences=20)
+    clips = frames[..., None].astype("float32") / 127.5 - 1.0
+    rng = np.random.default_rng(0)
+    shuffled = np.stack([clip[rng.permutation(20)] for clip in clips])
+    real, mixed = video.motion_plausibility(clips), video.motion_plausibility(shuffled)
+    assert real["constant_velocity"] > 0.9 > 0.7 > mixed["constant_velocity"]
+    assert 2.5 < real["speed"] < 4.5  # 0.1 of the 36-pixel range a frame, 3.6
+    assert video.digit_persistence(clips)["persistence"] > 0.85

@@ -11,6 +11,7 @@ from keras_gen.models.multimodal import (
 from keras_gen.models.music import MusicTransformerXL, MusicVAE
 from keras_gen.models.text import GPT, TransformerXL
 from keras_gen.models.vae import VAE, VQVAE, BetaVAE, ConditionalVAE
+from keras_gen.models.video import VideoTransformerXL, frame_tokenizer
 
 MODELS = {
     "gan": GAN,
@@ -34,6 +35,7 @@ MODELS = {
     "captioner": ImageCaptioner,
     "music_vae": MusicVAE,
     "music_transformer_xl": MusicTransformerXL,
+    "video_transformer_xl": VideoTransformerXL,
 }
 
 

@@ -1,4 +1,4 @@
-"""Pictures of samples: image grids and 2D scatter plots as uint8 arrays and PNGs."""
+"""Pictures of samples: image grids, 2D scatter plots and video clips as uint8 arrays, PNGs and GIFs."""
 
 import math
 
@@ -187,3 +187,63 @@ def save_png(picture_array, path):
 
     array = picture_array[..., 0] if picture_array.shape[-1] == 1 else picture_array
     files.write_atomically(path, lambda file: Image.fromarray(array).save(file, format="PNG"))
+
+
+def clip_frames(clip):
+    """uint8 frames `(T, H, W, c)` of a clip: uint8 as given, floats in [-1, 1] scaled to 0..255."""
+    clip = np.asarray(clip)
+    if clip.ndim == 3:
+        clip = clip[..., None]
+    if clip.ndim != 4 or clip.shape[-1] not in (1, 3) or not clip.shape[0]:
+        raise ValueError(
+            "`clip` must be frames (T, H, W[, 1 or 3]) with a frame. "
+            f"Received: clip with shape {clip.shape}"
+        )
+    return clip if clip.dtype == np.uint8 else to_uint8(clip)
+
+
+def gif_bytes(clip, frame_ms=100):
+    """An animated GIF (looping, `frame_ms` per frame) of a clip, as bytes.
+
+    Pillow writes a frame equal to the one before once, shown for both
+    frames' time, so the GIF plays the same.
+    """
+    import io
+
+    from PIL import Image
+
+    frames = clip_frames(clip)
+    pictures = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f) for f in frames]
+    buffer = io.BytesIO()
+    pictures[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=pictures[1:],
+        duration=int(frame_ms),
+        loop=0,
+        optimize=False,
+    )
+    return buffer.getvalue()
+
+
+def save_gif(clip, path, frame_ms=100):
+    """Writes a clip as an animated GIF, atomically."""
+    data = gif_bytes(clip, frame_ms)
+    files.write_atomically(path, lambda file: file.write(data))
+
+
+def frame_strip(clips, padding=2):
+    """uint8 picture of clips `(n, T, H, W, c)`: one row per clip, its frames left to right."""
+    clips = np.asarray(clips)
+    if clips.ndim == 4:
+        clips = clips[..., None]
+    if clips.ndim != 5 or not clips.shape[0] or not clips.shape[1]:
+        raise ValueError(
+            "`clips` must be (n, T, H, W[, c]) with a clip and a frame. "
+            f"Received: clips with shape {clips.shape}"
+        )
+    if clips.dtype == np.uint8:
+        clips = clips.astype("float32") / 127.5 - 1.0
+    n, frames = clips.shape[:2]
+    return image_grid(clips.reshape(n * frames, *clips.shape[2:]), columns=frames, padding=padding)

@@ -85,10 +85,14 @@ class TransformerXL(language_model.LanguageModel):
         self.build_output_layers()
         self.built = True
 
-    def forward(self, tokens, memory, memory_valid, training=False):
-        """`(logits, new_memory)` of a segment given `memory` `(layers, batch, M, d)`."""
+    def forward(self, tokens, memory, memory_valid, training=False, update_memory=True):
+        """`(logits, new_memory)` of a segment given `memory` `(layers, batch, M, d)`.
+
+        With `update_memory=False` the memory comes back as given (for
+        `call`, whose input may be shorter than the memory).
+        """
         x = self.token_embedding(tf.cast(tokens, "int32"))
-        keep = self.active_memory_length
+        keep = self.active_memory_length if update_memory else 0
         new_memory = []
         for layer, block in enumerate(self.blocks):
             if keep:
@@ -105,7 +109,7 @@ class TransformerXL(language_model.LanguageModel):
         """Logits of `tokens` `(batch, length)` with an empty memory."""
         batch = tf.shape(tokens)[0]
         empty = tf.zeros((self.num_layers, batch, 0, self.hidden_dim))
-        return self.forward(tokens, empty, tf.constant(0), training)[0]
+        return self.forward(tokens, empty, tf.constant(0), training, update_memory=False)[0]
 
     # ------------------------------------------------------------------ memory
 
