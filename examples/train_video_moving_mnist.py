@@ -28,6 +28,7 @@ import keras
 import numpy as np
 
 import keras_gen
+from keras_gen import saving
 from keras_gen.data import video
 from keras_gen.metrics import video as video_metrics
 from keras_gen.metrics import video_features
@@ -92,6 +93,10 @@ def train_transformer(tokenizer, train_frames, args):
 def evaluate(model, test, train, args):
     """The prediction metrics, FVDs, motion and persistence; a dict."""
     results = {}
+    held_out = model.token_dataset(test, batch_size=args.batch_size)
+    results["test_nats_per_code"] = float(
+        model.evaluate(held_out, verbose=0, return_dict=True)["loss"]
+    )
     context, truth = test[:, :10], test[:, 10:]
     start = time.time()
     predicted = model.predict_frames(context, num_frames=10, temperature=0.0)
@@ -120,7 +125,13 @@ def evaluate(model, test, train, args):
     }
     for name, (a, b) in pairs.items():
         results[f"fvd_{name}"] = video_features.frechet_video_distance(a, b, extractor)
-    for name, clips in (("samples", samples), ("predicted", predicted_clips), ("test", test)):
+    scored = (
+        ("samples", samples),
+        ("test", test),
+        ("predicted_frames", predicted),
+        ("test_last_10", truth),
+    )
+    for name, clips in scored:
         results[f"motion_{name}"] = video_metrics.motion_plausibility(clips)
         results[f"persistence_{name}"] = video_metrics.digit_persistence(clips)
     return results, predicted, samples
@@ -139,12 +150,19 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/video_moving_mnist")
+    parser.add_argument(
+        "--tokenizer", help="a trained tokenizer.keras to use instead of training one"
+    )
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
     train_frames, _ = video.moving_mnist_arrays("train", num_sequences=args.train_clips, seed=0)
     test_frames, _ = video.moving_mnist_arrays("test", num_sequences=args.eval_clips)
-    tokenizer, tokenizer_seconds = train_tokenizer(train_frames, args)
+    if args.tokenizer:
+        tokenizer, tokenizer_seconds = saving.load_model(args.tokenizer), 0.0
+    else:
+        tokenizer, tokenizer_seconds = train_tokenizer(train_frames, args)
+        saving.save_model(tokenizer, os.path.join(args.out, "tokenizer.keras"))
     model, seconds = train_transformer(tokenizer, train_frames, args)
     model.save(os.path.join(args.out, "video_transformer_xl.keras"))
     test, train = _unit(test_frames), _unit(train_frames[: args.eval_clips])

@@ -157,7 +157,8 @@ def motion_plausibility(clips, num_digits=2):
     Returns:
         `{"constant_velocity": fraction of scored step pairs that pass,
         "speed": mean pixels per frame, "speed_std": its standard deviation
-        within a track, averaged, "scored_steps": number of step pairs}`.
+        within a track, averaged, "scored_steps": number of step pairs,
+        "tracked_frames": fraction of frames with every digit a blob of its own}`.
     """
     centroids, separate = track_digits(clips, num_digits)
     velocity = np.diff(centroids, axis=1)  # (n, frames - 1, digits, 2)
@@ -177,6 +178,7 @@ def motion_plausibility(clips, num_digits=2):
         "speed": float(np.nanmean(speeds)) if moving.any() else float("nan"),
         "speed_std": float(np.nanmean(spread)) if moving.any() else float("nan"),
         "scored_steps": int(scored.sum()),
+        "tracked_frames": float(separate.mean()),
     }
 
 

@@ -315,6 +315,8 @@ class VideoTransformerXL(transformer_xl.TransformerXL):
     def get_config(self):
         config = super().get_config()
         config.pop("vocabulary_size")
+        # The frozen tokenizer is loaded uncompiled: its optimizer is not part of the video model.
+        config["tokenizer"].pop("compile_config", None)
         return config
 
 
