@@ -81,13 +81,13 @@ def train_transformer(tokenizer, train_frames, args):
     per_epoch = int(dataset.cardinality())
     epochs = max(1, -(-args.steps // per_epoch))
     start = time.time()
-    model.fit(
+    history = model.fit(
         dataset.repeat(),
         epochs=epochs,
         steps_per_epoch=min(per_epoch, args.steps // epochs),
         verbose=2,
     )
-    return model, time.time() - start
+    return model, time.time() - start, history.history["loss"][-1]
 
 
 def evaluate(model, test, train, args):
@@ -163,7 +163,7 @@ def main():
     else:
         tokenizer, tokenizer_seconds = train_tokenizer(train_frames, args)
         saving.save_model(tokenizer, os.path.join(args.out, "tokenizer.keras"))
-    model, seconds = train_transformer(tokenizer, train_frames, args)
+    model, seconds, final_loss = train_transformer(tokenizer, train_frames, args)
     model.save(os.path.join(args.out, "video_transformer_xl.keras"))
     test, train = _unit(test_frames), _unit(train_frames[: args.eval_clips])
     results, predicted, samples = evaluate(model, test, train, args)
@@ -172,7 +172,7 @@ def main():
             "args": vars(args),
             "tokenizer_seconds": tokenizer_seconds,
             "transformer_seconds": seconds,
-            "final_loss": float(model.get_metrics_result()["loss"]),
+            "final_epoch_loss": float(final_loss),
         }
     )
     for i in range(3):

@@ -6,6 +6,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -37,6 +38,7 @@ def _gif_folder(folder, count, seed):
         images.save_gif(clip, str(folder / f"clip{i}.gif"))
 
 
+@pytest.mark.slow  # 43 s; the model, the callback and the data are tested on their own
 def test_train_on_a_gif_folder_then_sample_a_gif(tmp_path):
     for split, count in (("train", 8), ("test", 4)):
         (tmp_path / "clips" / split).mkdir(parents=True)
@@ -72,6 +74,12 @@ def test_train_on_a_gif_folder_then_sample_a_gif(tmp_path):
 def test_video_flags_are_refused_elsewhere(tmp_path):
     code, _, err = _in_process("train", "vae", "--tokenizer-steps", "2", "--logdir", tmp_path)
     assert code == 2 and "--tokenizer-steps is for video models" in err
+    code, _, err = _in_process("train", "music_vae", "--tokenizer-steps", "2", "--logdir", tmp_path)
+    assert code == 2 and "--tokenizer-steps is for video models" in err
+    code, _, err = _in_process(
+        "train", "video_transformer_xl", "--strategy", "multiworker", "--logdir", tmp_path
+    )
+    assert code == 2 and "one machine" in err
     code, _, err = _in_process(
         "train", "video_transformer_xl", "--dataset", tmp_path / "none", "--logdir", tmp_path
     )

@@ -101,23 +101,39 @@ class VideoSampleCallback(keras.callbacks.Callback):
             raise ValueError(f"`seed` must be None or an int >= 0. Received: seed={seed!r}")
         if context is not None:
             context = np.asarray(context, "float32")
-            if context.ndim != 5 or not len(context):
+            if context.ndim != 5 or not len(context) or not context.shape[1]:
                 raise ValueError(
                     "`context` must be clips (n, frames, height, width, channels). "
                     f"Received: context with shape {context.shape}"
                 )
         if truth is not None:
             truth = np.asarray(truth, "float32")
-            if context is None or truth.shape[0] != context.shape[0] or truth.ndim != 5:
+            if (
+                context is None
+                or truth.ndim != 5
+                or truth.shape[0] != context.shape[0]
+                or truth.shape[2:] != context.shape[2:]
+            ):
                 raise ValueError(
-                    "`truth` needs `context` and one continuation (n, frames, ...) per context "
-                    f"clip. Received: truth with shape {truth.shape}"
+                    "`truth` needs `context` and one continuation (n, frames, ...) of the "
+                    f"context's frame shape per context clip. Received: truth with shape "
+                    f"{truth.shape}"
                 )
+        if num_predicted is not None and (
+            isinstance(num_predicted, bool)
+            or not isinstance(num_predicted, int)
+            or num_predicted < 1
+        ):
+            raise ValueError(
+                f"`num_predicted` must be None or an int >= 1. Received: num_predicted={num_predicted!r}"
+            )
         if num_samples == 0 and context is None:
             raise ValueError("Nothing to write: num_samples=0 and no context. Received: both")
         self.log_dir, self.num_samples, self.num_frames = log_dir, num_samples, num_frames
         self.context, self.truth, self.every, self.seed = context, truth, every, seed
-        self.num_predicted = num_predicted or (truth.shape[1] if truth is not None else 10)
+        if num_predicted is None:
+            num_predicted = truth.shape[1] if truth is not None else 10
+        self.num_predicted = num_predicted
         self.frame_ms = frame_ms
         self.last_samples = self.last_predictions = None
         self._writer = None
@@ -131,7 +147,9 @@ class VideoSampleCallback(keras.callbacks.Callback):
             )
         if self.context is not None:
             self.last_predictions = np.asarray(
-                self.model.predict_frames(self.context, num_frames=self.num_predicted)
+                self.model.predict_frames(
+                    self.context, num_frames=self.num_predicted, seed=self.seed
+                )
             )
         if self.log_dir is None:
             return
@@ -148,6 +166,11 @@ class VideoSampleCallback(keras.callbacks.Callback):
                 gif_summary("predictions/gif", played, step, self.frame_ms)
                 tf.summary.image("predictions/frames", self._prediction_strip()[None], step=step)
         self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def _prediction_strip(self):
         """Per context clip: the observed row, then the truth row (if given), then the predicted."""

@@ -20,7 +20,7 @@ class _Clips:
                 clips[i, t, 4 + i : 8 + i, t : t + 4] = 1.0
         return clips
 
-    def predict_frames(self, context, num_frames):
+    def predict_frames(self, context, num_frames, seed=None):
         return np.repeat(context[:, -1:], num_frames, axis=1)
 
 

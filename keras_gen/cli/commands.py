@@ -131,10 +131,8 @@ def _write_video(args, model, name, recipe):
         ("--midi", args.midi),
     ):
         if value is not None:
-            raise UsageError(
-                f"keras-gen sample: a video model ({name}) takes no {flag} (--frames sets "
-                "the length)."
-            )
+            hint = " (--frames sets the length)" if flag == "--max-length" else ""
+            raise UsageError(f"keras-gen sample: a video model ({name}) takes no {flag}{hint}.")
     num = args.num or 4
     frames = args.frames or recipe.video.num_frames
     temperature = 1.0 if args.temperature is None else args.temperature

@@ -102,6 +102,14 @@ def check_flags(args, recipe):
             + (" (it logs val_bits_per_byte on the test split instead)." if recipe.text else ".")
         )
     _check_pack(args, recipe)
+    if getattr(args, "tokenizer_steps", None) is not None and recipe.video is None:
+        raise UsageError(f"{PROG}: --tokenizer-steps is for video models; {args.model} has none.")
+    if recipe.video is not None and args.strategy == "multiworker":
+        raise UsageError(
+            f"{PROG}: {args.model} trains its frame tokenizer in-process before the Transformer, "
+            "which several workers would each do differently; train it on one machine "
+            "(--strategy auto, default or mirrored). Received: --strategy multiworker"
+        )
     if getattr(args, "coupling", None) and recipe.family != "flow":
         raise UsageError(
             f"{PROG}: --coupling chooses the couplings of a flow (realnvp, glow); "
@@ -122,8 +130,6 @@ def check_flags(args, recipe):
                 f"GIF files or of frame folders. Received: --dataset {name}"
             )
         return
-    if getattr(args, "tokenizer_steps", None) is not None:
-        raise UsageError(f"{PROG}: --tokenizer-steps is for video models; {args.model} has none.")
     check_dataset_name(name, text=recipe.text is not None, command=PROG)
 
 
@@ -299,21 +305,26 @@ def _load_music(args, recipe):
 
 
 def _video_clips(name, split, kind, count=None):
-    """Float32 clips `(n, frames, h, w, c)` in [-1, 1] of Moving MNIST or a folder's split."""
+    """uint8 clips `(n, frames, h, w, c)` of Moving MNIST or of a folder's split."""
     import numpy as np
 
     from keras_gen import data
+    from keras_gen.utils import images
 
     if name == "moving_mnist":
         frames, _ = data.video.moving_mnist_arrays(
             split, num_sequences=count or kind.num_sequences, num_frames=kind.num_frames
         )
-        return frames[..., None].astype("float32") / 127.5 - 1.0
+        return frames[..., None]
     dataset, _ = data.load_video(
         name, split=split, num_frames=kind.num_frames, batch_size=64, shuffle=False
     )
-    clips = np.concatenate([batch.numpy() for batch in dataset])
+    clips = np.concatenate([images.to_uint8(batch.numpy()) for batch in dataset])
     return clips[:count] if count else clips
+
+
+def _unit(clips):
+    return clips.astype("float32") / 127.5 - 1.0
 
 
 def _frame_tokenizer(args, kind, clips, run):
@@ -327,6 +338,11 @@ def _frame_tokenizer(args, kind, clips, run):
     if os.path.exists(path):
         print(f"Frame tokenizer: {path}")
         return saving.load_model(path)
+    if args.resume and os.path.isdir(run.backup_dir):
+        raise UsageError(
+            f"{PROG}: {run.logdir} has a backup but no tokenizer.keras: the Transformer was "
+            "trained on another tokenizer's codes, which a new one would not reproduce."
+        )
     frames = clips.reshape(-1, *clips.shape[2:])
     steps = args.tokenizer_steps or kind.tokenizer_steps
     print(f"Training the frame tokenizer: {steps} updates on batches of 64 of {len(frames)} frames")
@@ -337,12 +353,25 @@ def _frame_tokenizer(args, kind, clips, run):
 
     def batches():
         while True:
-            yield (frames[rng.integers(0, len(frames), 64)],)
+            yield (_unit(frames[rng.integers(0, len(frames), 64)]),)
 
     tokenizer.fit(batches(), steps_per_epoch=steps, epochs=1, verbose=verbosity(args))
     os.makedirs(run.logdir, exist_ok=True)
     saving.save_model(tokenizer, path)
     return tokenizer
+
+
+def _video_tokens(tokenizer, clips):
+    import numpy as np
+
+    from keras_gen.models.video import video_transformer_xl
+
+    return np.concatenate(
+        [
+            video_transformer_xl.clip_tokens(tokenizer, _unit(clips[i : i + 256]))
+            for i in range(0, len(clips), 256)
+        ]
+    )
 
 
 def _load_video(args, recipe, run):
@@ -358,25 +387,31 @@ def _load_video(args, recipe, run):
         if len(clips) < args.batch_size:
             raise ValueError(f"{len(clips)} clips, fewer than --batch-size {args.batch_size}")
         tokenizer = _frame_tokenizer(args, kind, clips, run)
-        tokens = video_transformer_xl.clip_tokens(tokenizer, clips)
-        segment = int(tokens.shape[1] // kind.num_frames)  # one frame, the model's default
+        tokens = _video_tokens(tokenizer, clips)
+        per_frame = tokens.shape[1] // kind.num_frames
+        segment = recipe.model_kwargs.get("segment_length", per_frame)  # the model's default
         dataset = video_transformer_xl.consecutive_segments(tokens, args.batch_size, segment)
         validation = None
         if validation_clips is not None and len(validation_clips) >= args.batch_size:
             validation = video_transformer_xl.consecutive_segments(
-                video_transformer_xl.clip_tokens(tokenizer, validation_clips),
-                args.batch_size,
-                segment,
+                _video_tokens(tokenizer, validation_clips), args.batch_size, segment
+            )
+        elif validation_clips is not None:
+            print(
+                f"No validation: {len(validation_clips)} held-out clips, fewer than "
+                f"--batch-size {args.batch_size} (the memory's rows)."
             )
     except ValueError as error:
         raise UsageError(f"{PROG}: --dataset {name}: {error}") from None
-    fingerprint = records.fingerprint([(clips[:256],)])
+    fingerprint = records.fingerprint([(_unit(clips[:256]),)])
     per_epoch = args.steps_per_epoch or kind.steps_per_epoch
+    steps = "read" if os.path.exists(os.path.join(run.logdir, "tokenizer.keras")) else "trained"
     description = (
         f"{len(clips)} clips of {kind.num_frames} frames of {clips.shape[2]}x{clips.shape[3]}, "
-        f"{tokens.shape[1] // kind.num_frames} tokens a frame"
+        f"{per_frame} tokens a frame; frame tokenizer {steps}, "
+        f"{args.tokenizer_steps or kind.tokenizer_steps} updates"
     )
-    preview = None if validation_clips is None else validation_clips[:4]
+    preview = None if validation_clips is None else _unit(validation_clips[:4])
     return TrainingData(
         name,
         dataset.repeat(),
@@ -512,6 +547,7 @@ def build_or_restore(args, recipe, run, data):
                 )
             if args.no_jit:
                 model.jit_compile = False
+            _check_same_tokenizer(model, data.tokenizer, run)
             print(f"Resuming {run.logdir} after epoch {initial_epoch}.")
             return model, initial_epoch
         if args.resume:
@@ -529,6 +565,22 @@ def build_or_restore(args, recipe, run, data):
         )
         recipes.compile_model(model, args.model, jit_compile=False if args.no_jit else "auto")
     return model, 0
+
+
+def _check_same_tokenizer(model, tokenizer, run):
+    """Refuses to resume a video model whose tokenizer is not the one its data was coded with."""
+    import numpy as np
+
+    if tokenizer is None:
+        return
+    saved = model.tokenizer.get_weights()
+    if len(saved) != len(tokenizer.get_weights()) or not all(
+        np.array_equal(a, b) for a, b in zip(saved, tokenizer.get_weights())
+    ):
+        raise UsageError(
+            f"{PROG}: the backup's frame tokenizer differs from {run.logdir}/tokenizer.keras, "
+            "whose codes the data was made with."
+        )
 
 
 def run_record(args, run, data, model, epochs):
@@ -748,7 +800,9 @@ def where_to_look(logdir):
     wrote = ["run.json (what produced it)", "model.keras", "backup/ (for --resume)"]
     if pictures:
         wrote.insert(1, f"{pictures} PNG pictures")
-    sample = "keras-gen sample " + logdir + (" --prompt TEXT" if not pictures else "")
+    gifs = os.path.exists(os.path.join(logdir, "tokenizer.keras"))  # a video run
+    hint = " --gif clips.gif" if gifs else (" --prompt TEXT" if not pictures else "")
+    sample = "keras-gen sample " + logdir + hint
     return "\n".join(
         [
             f"{logdir} holds {', '.join(wrote)}.",

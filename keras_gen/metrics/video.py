@@ -97,34 +97,57 @@ def copy_last_frame(context, num_frames):
 
 #: Pixels above this (in [0, 1]) belong to a digit when tracking.
 INK_THRESHOLD = 0.3
+#: Blobs of fewer (dilated) pixels are specks, not digits.
+MIN_BLOB_PIXELS = 20
+#: A reversal counts as a bounce only where the digit's blob is this close to that wall (pixels).
+BOUNCE_MARGIN = 8
 #: A velocity component that changes by at most this many pixels between frames is constant
 #: (the generator rounds positions down to pixels, so a constant velocity jitters by one).
 VELOCITY_TOLERANCE = 1.0
+
+
+def _check_num_digits(num_digits):
+    if isinstance(num_digits, bool) or not isinstance(num_digits, int) or num_digits < 1:
+        raise ValueError(f"`num_digits` must be an int >= 1. Received: num_digits={num_digits!r}")
+
+
+def _grey_clips(clips):
+    unit = _unit_clips(clips, "clips")
+    if unit.shape[-1] != 1:
+        raise ValueError(
+            "`clips` must be grey (one channel) to track digits. "
+            f"Received: clips with shape {unit.shape}"
+        )
+    return unit[..., 0]
 
 
 def track_digits(clips, num_digits=2):
     """Centroid tracks of the digits of clips, from the connected blobs of ink in each frame.
 
     In each frame the `num_digits` largest 8-connected blobs of pixels above
-    `INK_THRESHOLD` (dilated by two pixels, so that a digit's strokes join)
-    are the digits (a frame with fewer blobs, where digits touch or overlap,
-    is marked merged); blobs are linked frame to frame by the
-    assignment of least total centroid distance.
+    `INK_THRESHOLD` (dilated by two pixels, so that a digit's strokes join;
+    blobs under `MIN_BLOB_PIXELS` are ignored) are the digits (a frame with
+    fewer blobs, where digits touch or overlap, is marked merged); blobs are
+    linked frame to frame by the assignment of least total centroid distance.
 
     Args:
         clips: `(n, frames, height, width[, 1])` in [-1, 1].
         num_digits: digits per clip.
 
     Returns:
-        `(centroids, separate)`: float64 `(n, frames, num_digits, 2)` centroids
-        `(row, column)` (NaN where merged) and bool `(n, frames)`, True where
-        every digit is its own blob.
+        `(centroids, separate, wall_distance)`: float64 `(n, frames,
+        num_digits, 2)` centroids `(row, column)` (NaN where merged), bool
+        `(n, frames)`, True where every digit is its own blob, and float64
+        `(n, frames, num_digits, 2)` the pixels between each blob and the
+        nearer wall along rows and along columns (NaN where merged).
     """
     from scipy import ndimage, optimize  # noqa: PLC0415 (scipy is slow to import)
 
-    unit = _unit_clips(clips, "clips")[..., 0]
-    n, frames = unit.shape[:2]
+    _check_num_digits(num_digits)
+    unit = _grey_clips(clips)
+    n, frames, height, width = unit.shape
     centroids = np.full((n, frames, num_digits, 2), np.nan)
+    walls = np.full((n, frames, num_digits, 2), np.nan)
     separate = np.zeros((n, frames), bool)
     structure = np.ones((3, 3))
     for i in range(n):
@@ -132,16 +155,30 @@ def track_digits(clips, num_digits=2):
         for t in range(frames):
             ink = ndimage.binary_dilation(unit[i, t] > INK_THRESHOLD, structure, iterations=2)
             labels, count = ndimage.label(ink, structure)
-            if count < num_digits:
-                continue
             sizes = ndimage.sum(np.ones_like(labels), labels, range(1, count + 1))
-            largest = np.argsort(sizes)[::-1][:num_digits] + 1
-            points = np.array(ndimage.center_of_mass(unit[i, t], labels, largest))
+            blobs = [b + 1 for b in np.argsort(sizes)[::-1] if sizes[b] >= MIN_BLOB_PIXELS]
+            if len(blobs) < num_digits:
+                continue
+            chosen = blobs[:num_digits]
+            points = np.array(ndimage.center_of_mass(unit[i, t], labels, chosen))
+            boxes = ndimage.find_objects(labels)
+            distance = np.array(
+                [
+                    [
+                        min(boxes[b - 1][0].start, height - boxes[b - 1][0].stop),
+                        min(boxes[b - 1][1].start, width - boxes[b - 1][1].stop),
+                    ]
+                    for b in chosen
+                ],
+                float,
+            )
             if previous is not None:
                 cost = np.linalg.norm(previous[:, None] - points[None], axis=-1)
-                points = points[optimize.linear_sum_assignment(cost)[1]]
-            centroids[i, t], separate[i, t], previous = points, True, points
-    return centroids, separate
+                order = optimize.linear_sum_assignment(cost)[1]
+                points, distance = points[order], distance[order]
+            centroids[i, t], walls[i, t], separate[i, t] = points, distance, True
+            previous = points
+    return centroids, separate, walls
 
 
 def motion_plausibility(clips, num_digits=2):
@@ -149,10 +186,10 @@ def motion_plausibility(clips, num_digits=2):
 
     For each pair of steps `t -> t+1 -> t+2` of a tracked digit (all three
     frames separate), each velocity component must stay within
-    `VELOCITY_TOLERANCE` pixels, or reverse or stop (a bounce: the signs
-    differ or one is zero).
-    The ground truth scores near 1 (its positions are rounded to pixels and
-    the blobs' centroids shift slightly when a digit nears another).
+    `VELOCITY_TOLERANCE` pixels, or reverse or stop where the digit is within
+    `BOUNCE_MARGIN` pixels of that wall (a bounce). The ground truth scores
+    near 1 (its positions are rounded to pixels and the blobs' centroids
+    shift slightly when a digit nears another).
 
     Returns:
         `{"constant_velocity": fraction of scored step pairs that pass,
@@ -160,11 +197,15 @@ def motion_plausibility(clips, num_digits=2):
         within a track, averaged, "scored_steps": number of step pairs,
         "tracked_frames": fraction of frames with every digit a blob of its own}`.
     """
-    centroids, separate = track_digits(clips, num_digits)
+    centroids, separate, walls = track_digits(clips, num_digits)
     velocity = np.diff(centroids, axis=1)  # (n, frames - 1, digits, 2)
     ok = separate[:, :-2] & separate[:, 1:-1] & separate[:, 2:]
     change = np.abs(velocity[:, 1:] - velocity[:, :-1])
-    bounce = np.sign(velocity[:, 1:]) * np.sign(velocity[:, :-1]) <= 0
+    reverses = np.sign(velocity[:, 1:]) * np.sign(velocity[:, :-1]) <= 0
+    with warnings.catch_warnings():  # all-NaN where merged, and not scored
+        warnings.simplefilter("ignore", RuntimeWarning)
+        near_wall = np.nanmin(np.stack([walls[:, :-2], walls[:, 1:-1], walls[:, 2:]]), axis=0)
+    bounce = reverses & (near_wall <= BOUNCE_MARGIN)
     passes = np.all((change <= VELOCITY_TOLERANCE + 1e-9) | bounce, axis=-1)  # (n, f-2, digits)
     scored = np.broadcast_to(ok[..., None], passes.shape)
     speed = np.linalg.norm(velocity, axis=-1)
@@ -202,8 +243,8 @@ def digit_persistence(clips, classifier=None, num_digits=2):
         from keras_gen.metrics import mnist_classifier  # noqa: PLC0415 (loads weights)
 
         classifier = mnist_classifier.MNISTClassifier()
-    frames_pm = _unit_clips(clips, "clips")[..., 0] * 2.0 - 1.0
-    centroids, separate = track_digits(clips, num_digits)
+    frames_pm = _grey_clips(clips) * 2.0 - 1.0
+    centroids, separate, _ = track_digits(clips, num_digits)
     half = 14
     padded = np.pad(frames_pm, ((0, 0), (0, 0), (half, half), (half, half)), constant_values=-1.0)
     windows, owners = [], []

@@ -3,8 +3,9 @@
 FVD (Unterthiner et al. 2018, arXiv:1812.01717) is the Fréchet distance
 between Gaussians fitted to video features; the paper's features are those of
 an I3D network trained on Kinetics, which neither ships nor fits Moving MNIST.
-Here the default features come from `MovingMNISTFeatures`, a 3-D convolutional
-network of 120k weights trained by `scripts/train_video_features.py` on
+Here the default features come from `MovingMNISTFeatures`, a network of 2-D
+convolutions per frame and 1-D convolutions over time (290k weights) trained
+by `scripts/train_video_features.py` on
 Moving MNIST clips of mnist5k's training digits, on two tasks at once: which
 digits the clip shows (ten sigmoid outputs) and whether its frames are in
 their order or shuffled (one logit), so that its 128-d features see both
@@ -112,7 +113,7 @@ class MovingMNISTFeatures(extractor_base.FeatureExtractor):
         return {"features": out["features"], "logits": out["logits"]}
 
     def __call__(self, clips):
-        clips = check_clips(clips, type(self).__name__)
+        clips = check_clips(clips, "clips")
         return extractor_base.run_in_batches(self._forward, clips, self.batch_size)
 
 
@@ -135,7 +136,8 @@ def frechet_video_distance(clips_a, clips_b, extractor=None):
     for name, clips in (("clips_a", clips_a), ("clips_b", clips_b)):
         if len(clips) < 2:
             raise ValueError(
-                f"`{name}` needs at least 2 clips for a covariance. Received: {len(clips)}"
+                f"`{name}` needs at least 2 clips for a covariance. "
+                f"Received: {name} with {len(clips)} clip(s)"
             )
         features = np.asarray(extractor(clips)["features"], "float64")
         stats.append((features.mean(0), np.cov(features, rowvar=False)))
@@ -149,6 +151,12 @@ def frechet_video_distance(clips_a, clips_b, extractor=None):
 
 def shuffle_frames(clips, seed):
     """Each clip's frames in a random order other than their own (the order head's negatives)."""
+    clips = np.asarray(clips)
+    if clips.ndim < 2 or clips.shape[1] < 2:
+        raise ValueError(
+            "`clips` must be (n, frames, ...) with at least 2 frames to shuffle. "
+            f"Received: clips with shape {clips.shape}"
+        )
     rng = np.random.default_rng(seed)
     out = np.empty_like(clips)
     frames = clips.shape[1]

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 
+from keras_gen import testing
 from keras_gen.metrics import video
 
 
@@ -92,11 +93,14 @@ def _squares(velocities, frames=8, size=32, start=((4, 4), (4, 22))):
 
 def test_tracks_follow_the_digits_and_constant_motion_scores_one():
     clips, path = _squares([(1, 1), (2, 1)])
-    centroids, separate = video.track_digits(clips)
+    centroids, separate, walls = video.track_digits(clips)
     assert separate.all()
     # Square centres are 2 pixels from their top-left corners; the tracks in order of column.
     order = np.argsort(centroids[0, 0, :, 1])
     np.testing.assert_allclose(centroids[0][:, order], path + 2.0, atol=1e-6)
+    # The blobs (squares dilated by 2) are top-left + (-2, 7) along each axis; walls at 0 and 32.
+    expected = np.minimum(np.maximum(path - 2, 0), 32 - np.minimum(path + 7, 32))
+    np.testing.assert_allclose(walls[0][:, order], expected)
     motion = video.motion_plausibility(clips)
     assert motion["constant_velocity"] == 1.0 and motion["scored_steps"] == 2 * 6
     np.testing.assert_allclose(motion["speed"], (math.hypot(1, 1) + math.hypot(2, 1)) / 2)
@@ -110,6 +114,17 @@ def test_motion_counts_the_steps_that_jump():
     # The step pairs 2-3-4 and 3-4-5 of each square change velocity by 3 pixels.
     assert motion["scored_steps"] == 12
     np.testing.assert_allclose(motion["constant_velocity"], 8 / 12)
+
+
+def test_a_reversal_away_from_the_walls_is_no_bounce():
+    clips, _ = _squares([(1, 1), (2, 1)])
+    back = clips.copy()
+    back[0, 5:] = clips[0, 3:6][::-1]  # frames 5, 6, 7 replay 5, 4, 3: both reverse mid-frame
+    motion = video.motion_plausibility(back)
+    assert motion["constant_velocity"] < 1.0
+    testing.expect_value_error(lambda: video.track_digits(clips, num_digits=0), "num_digits=0")
+    colour = np.repeat(clips, 3, axis=-1)
+    testing.expect_value_error(lambda: video.track_digits(colour), "one channel")
 
 
 def test_persistence_counts_the_frames_that_agree_with_a_tracks_class():

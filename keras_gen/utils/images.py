@@ -212,6 +212,8 @@ def gif_bytes(clip, frame_ms=100):
 
     from PIL import Image
 
+    if isinstance(frame_ms, bool) or not isinstance(frame_ms, int) or frame_ms < 1:
+        raise ValueError(f"`frame_ms` must be an int >= 1. Received: frame_ms={frame_ms!r}")
     frames = clip_frames(clip)
     pictures = [Image.fromarray(f[..., 0] if f.shape[-1] == 1 else f) for f in frames]
     buffer = io.BytesIO()

@@ -24,7 +24,7 @@ def frame_tokenizer(
     """A `VQVAE` whose grid of codes is the frame downsampled `2 ** downsampling` times.
 
     Moving MNIST's 64x64 frames give 8x8 codes with the default (filters
-    32, 64, 64), 64 tokens per frame.
+    32, 64, 64): 64 codes a frame, 65 tokens with its marker.
 
     Args:
         frame_shape: `(height, width, channels)` of a frame.
@@ -34,7 +34,7 @@ def frame_tokenizer(
         **kwargs: passed to `VQVAE` (`seed`, `ema_decay`, `likelihood`, ...).
     """
     frame_shape = common.check_data_shape(frame_shape, ranks=(3,), name="frame_shape")
-    if downsampling not in (1, 2, 3, 4):
+    if isinstance(downsampling, bool) or downsampling not in (1, 2, 3, 4):
         raise ValueError(f"`downsampling` must be 1 to 4. Received: downsampling={downsampling!r}")
     widths = (32, 64, 64, 128)[:downsampling]
     encoder = vae_networks.vq_encoder(frame_shape, embedding_dim, filters=widths)
@@ -224,7 +224,8 @@ class VideoTransformerXL(transformer_xl.TransformerXL):
 
     def _continue(self, prompt, total_frames, new_frames, temperature, top_k, seed, batch_size):
         tokens = self.continue_tokens(prompt, total_frames, temperature, top_k, seed, batch_size)
-        return self.decode_tokens(tokens[:, tokens.shape[1] - new_frames * self.tokens_per_frame :])
+        new = tokens[:, tokens.shape[1] - new_frames * self.tokens_per_frame :]
+        return self.decode_tokens(new, batch_size)
 
     def continue_tokens(
         self, prompt, total_frames, temperature=0.0, top_k=None, seed=None, batch_size=256
@@ -237,14 +238,30 @@ class VideoTransformerXL(transformer_xl.TransformerXL):
         """
         language_model.check_sampling(temperature, top_k, None)
         common.check_positive_int(batch_size, "batch_size")
-        prompt = np.asarray(prompt, "int32")
+        common.check_positive_int(total_frames, "total_frames")
+        prompt = np.asarray(prompt)
         total = total_frames * self.tokens_per_frame
-        if prompt.ndim != 2 or not 0 < prompt.shape[1] <= total:
+        if (
+            prompt.ndim != 2
+            or not np.issubdtype(prompt.dtype, np.integer)
+            or not len(prompt)
+            or not 0 < prompt.shape[1] <= total
+        ):
             raise ValueError(
-                f"`prompt` must be token ids (n, p) with 0 < p <= {total}. "
-                f"Received: prompt with shape {prompt.shape}"
+                f"`prompt` must be integer token ids (n, p) with n >= 1 and 0 < p <= {total}. "
+                f"Received: prompt with shape {prompt.shape} and dtype {prompt.dtype}"
             )
-        base_seed = tf.cast(self.sampling_seed(seed), tf.int64)
+        if prompt.min() < 0 or prompt.max() >= self.vocabulary_size:
+            raise ValueError(
+                f"`prompt` must hold token ids in [0, {self.vocabulary_size}). "
+                f"Received: prompt in [{prompt.min()}, {prompt.max()}]"
+            )
+        prompt = prompt.astype("int32")
+        # Greedy decoding draws nothing: it leaves the saved seed generator where it was.
+        draws = seed is not None or float(temperature) > 0
+        base_seed = tf.cast(
+            self.sampling_seed(seed) if draws else tf.zeros([2], tf.int32), tf.int64
+        )
         function = self.compiled_function("frames", self._batch_decoder)
         out = []
         for start in range(0, len(prompt), batch_size):
@@ -323,10 +340,15 @@ class VideoTransformerXL(transformer_xl.TransformerXL):
 def check_clips(clips, frame_shape, name="clips"):
     """Float32 clips `(n, frames, *frame_shape)` in [-1, 1]; ValueError naming `name` otherwise."""
     clips = np.asarray(clips, "float32")
-    if clips.ndim != 5 or tuple(clips.shape[2:]) != tuple(frame_shape) or not clips.shape[1]:
+    if (
+        clips.ndim != 5
+        or tuple(clips.shape[2:]) != tuple(frame_shape)
+        or not clips.shape[0]
+        or not clips.shape[1]
+    ):
         raise ValueError(
             f"`{name}` must be clips (n, frames, *{tuple(frame_shape)}) in [-1, 1] with a "
-            f"frame. Received: {name} with shape {clips.shape}"
+            f"clip and a frame. Received: {name} with shape {clips.shape}"
         )
     if clips.size and (
         not np.all(np.isfinite(clips)) or clips.min() < -1.001 or clips.max() > 1.001
