@@ -165,6 +165,7 @@ FAMILIES = {
     "text_to_image": ("text_to_image", "captioned_mnist5k", 64, 10),
     "contrastive": ("contrastive", "captioned_mnist5k", 128, 20),
     "captioner": ("captioner", "captioned_mnist5k", 64, 20),
+    "video_transformer_xl": ("video_transformer_xl", "moving_mnist", 32, 20),
 }
 
 
@@ -176,6 +177,8 @@ def build_family(name, precision, jit_compile):
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(0)
     recipe = recipes.RECIPES[recipe_name]
+    if recipe.family == "video":
+        return _video_family(recipe_name, recipe, batch_size, steps, precision, jit_compile)
     if recipe.family == "text":
         kwargs = recipe.model_kwargs
         length = kwargs.get("sequence_length", kwargs.get("segment_length"))
@@ -204,6 +207,26 @@ def build_family(name, precision, jit_compile):
         steps = max(2, steps // 4)  # about 8x slower
     keras.mixed_precision.set_global_policy("float32")
     return model, dataset.take(steps)
+
+
+def _video_family(recipe_name, recipe, batch_size, steps, precision, jit_compile):
+    """The video recipe's Transformer on 64 Moving MNIST clips' tokens (an untrained tokenizer:
+    the step's cost does not depend on which codes it reads)."""
+    from keras_gen.cli import recipes
+    from keras_gen.data import video
+    from keras_gen.models.video import video_transformer_xl
+
+    frames, _ = video.moving_mnist_arrays("train", num_sequences=batch_size * 2)
+    tokenizer = models.frame_tokenizer((64, 64, 1), seed=0, **recipe.video.tokenizer_kwargs)
+    tokens = video_transformer_xl.clip_tokens(tokenizer, frames[..., None] / 127.5 - 1.0)
+    model = recipes.build_model(
+        models.get(recipe_name), recipe_name, None, seed=0, tokenizer=tokenizer
+    )
+    recipes.compile_model(model, recipe_name, jit_compile=True)
+    model.jit_compile = jit_compile
+    keras.mixed_precision.set_global_policy("float32")
+    dataset = video_transformer_xl.consecutive_segments(tokens, batch_size, model.segment_length)
+    return model, dataset.repeat().take(steps)
 
 
 def compare_families(args):
