@@ -164,7 +164,7 @@ def main():
         tokenizer, tokenizer_seconds = train_tokenizer(train_frames, args)
         saving.save_model(tokenizer, os.path.join(args.out, "tokenizer.keras"))
     model, seconds, final_loss = train_transformer(tokenizer, train_frames, args)
-    model.save(os.path.join(args.out, "video_transformer_xl.keras"))
+    saving.save_model(model, os.path.join(args.out, "model.keras"))
     test, train = _unit(test_frames), _unit(train_frames[: args.eval_clips])
     results, predicted, samples = evaluate(model, test, train, args)
     results.update(

@@ -227,6 +227,8 @@ DESCRIBED = {
     ("sample", "--num"),
     ("sample", "--out"),
     ("sample", "--wav"),
+    ("sample", "--gif"),
+    ("sample", "--frames"),
     ("stats", "--num"),
     ("weights", "--dir"),
 }
@@ -240,6 +242,8 @@ DERIVED = {
     ("sample", "--guidance-scale"),
     ("train", "--pack"),
     ("train", "--coupling"),
+    ("train", "--tokenizer-steps"),
+    ("train", "--steps-per-epoch"),
 }
 
 
@@ -274,6 +278,9 @@ def test_help_shows_the_recipes_defaults():
     assert epochs == {name: str(recipes.default_epochs(name)) for name in names}
     datasets = _per_model(_shown_default(entries["--dataset"]), names)
     assert datasets == {name: recipes.RECIPES[name].default_dataset for name in names}
+    video = recipes.RECIPES["video_transformer_xl"].video
+    assert _shown_default(entries["--tokenizer-steps"]) == str(video.tokenizer_steps)
+    assert f"default {video.steps_per_epoch}" in entries["--steps-per-epoch"]
     latent = _per_model(_shown_default(entries["--latent-dim"]).split("; the other")[0], names)
     for name in names:
         if latent[name] is None:

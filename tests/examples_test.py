@@ -35,6 +35,7 @@ def test_there_is_an_example_per_model():
         "text_to_image_mnist",
         "captioner_mnist",
         "music_bach",
+        "video_moving_mnist",
     ):
         assert f"train_{stem}.py" in names
 
@@ -49,6 +50,10 @@ SMALL = {
     "train_text_to_image_mnist.py": ["--prompts", "4", "--sampling-steps", "2", "--guidance", "1"],
     "train_captioner_mnist.py": ["--images", "4"],
     "train_music_bach.py": ["--importance-samples", "2", "--samples", "2", "--hidden-dim", "16"],
+    "train_video_moving_mnist.py": [
+        *("--tokenizer-steps", "10", "--train-clips", "16", "--eval-clips", "8"),
+        *("--num-samples", "4", "--layers", "1", "--width", "16", "--batch-size", "8"),
+    ],
 }
 
 
@@ -68,7 +73,8 @@ SAME_RECIPE = {
 # Scripts whose few steps cost long tracing on the CI machine (the text-to-image U-Net with its
 # text encoder: 75 s; the captioner, with a validation pass: 41 s in the full run); their models
 # are trained in keras_gen/models/multimodal/*_test.py, and `pytest -m slow` runs them.
-HEAVY = {"train_text_to_image_mnist.py", "train_captioner_mnist.py"}
+# The video example too: it trains two models and decodes its clips token by token (25 s).
+HEAVY = {"train_text_to_image_mnist.py", "train_captioner_mnist.py", "train_video_moving_mnist.py"}
 SCRIPTS = [
     pytest.param(p, marks=pytest.mark.slow) if os.path.basename(p) in SAME_RECIPE | HEAVY else p
     for p in EXAMPLES

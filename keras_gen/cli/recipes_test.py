@@ -12,9 +12,11 @@ from keras_gen.cli import recipes
 def built():
     """Every recipe's model for 28x28 digits with 10 classes, compiled, by name."""
     result = {}
+    # A video model takes a frame tokenizer (untrained: only its shapes matter here).
+    tokenizer = models.frame_tokenizer((16, 16, 1), num_embeddings=8, embedding_dim=4, seed=0)
     for name, cls in models.MODELS.items():
         shape = (64, 88) if recipes.RECIPES[name].music else (28, 28, 1)  # piano-roll windows
-        model = recipes.build_model(cls, name, shape, num_classes=10)
+        model = recipes.build_model(cls, name, shape, num_classes=10, tokenizer=tokenizer)
         result[name] = recipes.compile_model(model, name)
     return result
 
@@ -75,11 +77,12 @@ def test_every_recipe_declares_known_kinds_and_callbacks():
     from keras_gen.cli import train
 
     for name, recipe in recipes.RECIPES.items():
-        kinds = {recipes.IMAGES, recipes.VECTORS, recipes.TEXT, recipes.MUSIC}
+        kinds = {recipes.IMAGES, recipes.VECTORS, recipes.TEXT, recipes.MUSIC, recipes.VIDEO}
         assert set(recipe.data) <= kinds, name
         assert set(recipe.callbacks) <= set(train.PICTURES), name
         assert (recipe.text is not None) == (recipe.data == (recipes.TEXT,)), name
         assert (recipe.music is not None) == (recipe.data == (recipes.MUSIC,)), name
+        assert (recipe.video is not None) == (recipe.data == (recipes.VIDEO,)), name
 
 
 def test_recipe_of_finds_a_subclass_by_its_registered_parent(built):

@@ -57,7 +57,9 @@ class VideoTransformerXL(transformer_xl.TransformerXL):
     the logs is bits per code.
 
     Args:
-        tokenizer: a `VQVAE` whose `data_shape` is the frame shape.
+        tokenizer: a trained `VQVAE` whose `data_shape` is the frame shape;
+            frozen here (it and its variables made non-trainable), so to
+            train it on, set `trainable` on its variables again first.
         segment_length: tokens per training segment (default: one frame,
             `tokens_per_frame`).
         memory_length: positions kept in memory (default: two frames).
