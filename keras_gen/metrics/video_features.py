@@ -19,6 +19,7 @@ import keras
 import numpy as np
 
 from keras_gen.metrics import extractor_base, frechet
+from keras_gen.utils import images
 
 WEIGHTS = os.path.join(os.path.dirname(__file__), "weights", "moving_mnist_video.weights.h5")
 FEATURE_DIM = 128
@@ -71,14 +72,7 @@ def check_clips(clips, name="clips", shape=CLIP_SHAPE):
             f"`{name}` must be clips (n, {', '.join(map(str, shape))}) in [-1, 1]. "
             f"Received: {name} with shape {clips.shape}"
         )
-    if clips.size and (
-        not np.all(np.isfinite(clips)) or clips.min() < -1.001 or clips.max() > 1.001
-    ):
-        raise ValueError(
-            f"`{name}` must hold finite values in [-1, 1]. "
-            f"Received: {name} in [{np.nanmin(clips):.4g}, {np.nanmax(clips):.4g}]"
-        )
-    return clips
+    return images.check_unit_range(clips, name)
 
 
 class MovingMNISTFeatures(extractor_base.FeatureExtractor):

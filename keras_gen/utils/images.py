@@ -189,6 +189,18 @@ def save_png(picture_array, path):
     files.write_atomically(path, lambda file: Image.fromarray(array).save(file, format="PNG"))
 
 
+def check_unit_range(array, name):
+    """`array` if it holds finite values in [-1, 1] (1e-3 of slack); ValueError naming `name` otherwise."""
+    if array.size and (
+        not np.all(np.isfinite(array)) or array.min() < -1.001 or array.max() > 1.001
+    ):
+        raise ValueError(
+            f"`{name}` must hold finite values in [-1, 1]. "
+            f"Received: {name} in [{np.nanmin(array):.4g}, {np.nanmax(array):.4g}]"
+        )
+    return array
+
+
 def clip_frames(clip):
     """uint8 frames `(T, H, W, c)` of a clip: uint8 as given, floats in [-1, 1] scaled to 0..255."""
     clip = np.asarray(clip)

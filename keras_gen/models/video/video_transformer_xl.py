@@ -16,6 +16,7 @@ from keras_gen.models.text import language_model, transformer_xl
 from keras_gen.models.vae import VQVAE
 from keras_gen.networks import common
 from keras_gen.networks import vae as vae_networks
+from keras_gen.utils import images
 
 
 def frame_tokenizer(
@@ -141,7 +142,7 @@ class VideoTransformerXL(transformer_xl.TransformerXL):
                 f"`tokens` must hold codes in [0, {self.tokenizer.num_embeddings}) after each "
                 f"frame marker. Received: codes in [{codes.min()}, {codes.max()}]"
             )
-        images = (
+        pictures = (
             np.concatenate(
                 [
                     np.asarray(self.tokenizer.decode_codes(codes[i : i + batch_size]))
@@ -151,7 +152,7 @@ class VideoTransformerXL(transformer_xl.TransformerXL):
             if len(codes)
             else np.zeros((0, *self.frame_shape), "float32")
         )
-        return np.clip(images, -1.0, 1.0).reshape(n, frames.shape[1], *self.frame_shape)
+        return np.clip(pictures, -1.0, 1.0).reshape(n, frames.shape[1], *self.frame_shape)
 
     def token_dataset(self, clips, batch_size=16, tokens=None):
         """Consecutive `(inputs, targets)` segments of the clips' token stream, for `fit()`.
@@ -352,14 +353,7 @@ def check_clips(clips, frame_shape, name="clips"):
             f"`{name}` must be clips (n, frames, *{tuple(frame_shape)}) in [-1, 1] with a "
             f"clip and a frame. Received: {name} with shape {clips.shape}"
         )
-    if clips.size and (
-        not np.all(np.isfinite(clips)) or clips.min() < -1.001 or clips.max() > 1.001
-    ):
-        raise ValueError(
-            f"`{name}` must hold finite values in [-1, 1]. "
-            f"Received: {name} in [{np.nanmin(clips):.4g}, {np.nanmax(clips):.4g}]"
-        )
-    return clips
+    return images.check_unit_range(clips, name)
 
 
 def clip_tokens(tokenizer, clips, batch_size=256, name="clips"):
