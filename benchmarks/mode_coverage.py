@@ -161,24 +161,6 @@ def resolve_defaults(parser, args):
             parser.error(f"--{key.replace('_', '-')} must be >= 1, got {getattr(args, key)}")
 
 
-def pacgan_networks(latent_dim, pack, momentum=None):
-    """PacGAN's toy generator and discriminator (its appendix; keras_gen's layers)."""
-    generator = networks.mlp_generator(
-        latent_dim,
-        (2,),
-        hidden_units=(400, 400, 400, 400),
-        activation="relu",
-        normalization="batch",
-        output_activation=None,
-    )
-    if momentum is not None:
-        for layer in generator.layers:
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.momentum = momentum
-    discriminator = networks.maxout_discriminator((2 * pack,))
-    return dict(generator=generator, discriminator=discriminator)
-
-
 def adam(args):
     """One network's Adam, with the learning rate falling to 0 under `--lr-decay linear`."""
     settings = dict(args.adam)
@@ -194,7 +176,9 @@ def build_model(args, seed):
     shape = (28, 28, 3) if args.dataset == "stacked_mnist" else (2,)
     kwargs = dict(latent_dim=args.latent_dim, seed=seed)
     if args.networks == "pacgan":
-        kwargs.update(pacgan_networks(args.latent_dim, args.pack, args.momentum))
+        kwargs.update(
+            networks.pacgan_toy_networks(args.latent_dim, pack=args.pack, momentum=args.momentum)
+        )
     else:
         kwargs["data_shape"] = shape
     if args.pack > 1:

@@ -347,6 +347,77 @@ RECIPES = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class BenchmarkSetup:
+    """A recipe's settings on one mode-coverage benchmark dataset: the best measured there.
+
+    `benchmarks/mode_coverage.py` measured these (docs/sample_quality.md);
+    `keras-gen train NAME --dataset DATASET` takes each of them unless its
+    flag is given.
+
+    Attributes:
+        pack: PacGAN packing (`--pack`).
+        batch_size: samples per update, `pack` times the packs (`--batch-size`).
+        optimizer: both networks' Adam arguments.
+        steps_per_epoch: updates per epoch (`--steps-per-epoch`).
+        epochs: epochs (`--epochs`); `steps_per_epoch * epochs` is the measured budget.
+        latent_dim: latent size (`--latent-dim`), or None for the recipe's.
+        networks: `networks(latent_dim, pack)` building `{"generator", "discriminator"}`,
+            or None for the model's default networks.
+        source: the row of docs/sample_quality.md these settings come from.
+    """
+
+    pack: int
+    batch_size: int
+    optimizer: dict
+    steps_per_epoch: int
+    epochs: int
+    latent_dim: int = None
+    networks: object = None
+    source: str = ""
+
+
+def _pacgan_toy_networks(latent_dim, pack):
+    from keras_gen import networks
+
+    return networks.pacgan_toy_networks(latent_dim=latent_dim, pack=pack)
+
+
+# PacGAN2 with PacGAN's toy networks and Adam, 100 packs per update, 10,000 updates: the best
+# of the measured toy rows (22.7 of 25 grid modes against 17.1 unpacked over ten trials).
+_TOY_SETUP = BenchmarkSetup(
+    pack=2,
+    batch_size=200,
+    optimizer=dict(learning_rate=1e-4, beta_1=0.8),
+    steps_per_epoch=1000,
+    epochs=10,
+    latent_dim=2,
+    networks=_pacgan_toy_networks,
+    source="gan, pack 2 (PacGAN2), 10,000 generator updates",
+)
+# PacDCGAN2 with the DCGAN networks and Adam, 64 packs per update, 2,500 updates.
+_STACKED_SETUP = BenchmarkSetup(
+    pack=2,
+    batch_size=128,
+    optimizer=dict(_DCGAN_ADAM),
+    steps_per_epoch=500,
+    epochs=5,
+    source="dcgan, pack 2 (PacDCGAN2), 2,500 generator updates",
+)
+#: `(recipe, dataset)` -> its `BenchmarkSetup`.
+BENCHMARK_SETUPS = {
+    ("gan", "grid25"): _TOY_SETUP,
+    ("gan", "ring8"): _TOY_SETUP,
+    ("gan", "stacked_mnist"): _STACKED_SETUP,
+    ("dcgan", "stacked_mnist"): _STACKED_SETUP,
+}
+
+
+def benchmark_setup(name, dataset):
+    """The `BenchmarkSetup` of the recipe `name` on `dataset`, or None."""
+    return BENCHMARK_SETUPS.get((name, dataset))
+
+
 def data_kind(shape):
     """`IMAGES` for rank-3 samples, `VECTORS` for rank-1 ones, else a description of the shape."""
     return {3: IMAGES, 1: VECTORS}.get(len(shape), f"arrays of shape {tuple(shape)}")
@@ -370,12 +441,13 @@ def recipe_of(model):
     )
 
 
-def compile_model(model, name, jit_compile="auto"):
-    """Compiles `model` with fresh optimizers of the recipe `name`."""
+def compile_model(model, name, jit_compile="auto", dataset=None):
+    """Compiles `model` with fresh optimizers of the recipe `name` (on `dataset`, see
+    `benchmark_setup`)."""
     recipe = RECIPES[name]
-    optimizers = {
-        argument: keras.optimizers.Adam(**recipe.optimizer) for argument in recipe.optimizers
-    }
+    setup = benchmark_setup(name, dataset)
+    adam = setup.optimizer if setup else recipe.optimizer
+    optimizers = {argument: keras.optimizers.Adam(**adam) for argument in recipe.optimizers}
     model.compile(**optimizers, jit_compile=jit_compile)
     return model
 
@@ -390,6 +462,7 @@ def build_model(
     pack=None,
     coupling=None,
     tokenizer=None,
+    dataset=None,
 ):
     """An uncompiled model of the recipe `name` for data of `data_shape`.
 
@@ -399,7 +472,9 @@ def build_model(
     `pack` (PacGAN packing, `GAN(pack=...)`) is for the adversarial recipes,
     those with `TWO_OPTIMIZERS`; None leaves the model's default. `coupling`
     (`"affine"` or `"spline"`) is for the flows; `tokenizer` (a trained frame
-    tokenizer) for the video models.
+    tokenizer) for the video models. On a `dataset` with a `benchmark_setup`,
+    its networks, packing and latent size replace the recipe's unless
+    `pack` or `latent_dim` are given.
 
     Raises:
         ValueError: for a `pack` given to a recipe without a discriminator, or
@@ -431,6 +506,13 @@ def build_model(
         kwargs["latent_dim"] = latent_dim or recipe.latent_dim
     if recipe.network is not None:
         kwargs["network"] = recipe.network(data_shape, kwargs.get("num_classes"))
+    setup = benchmark_setup(name, dataset)
+    if setup is not None:
+        kwargs.setdefault("pack", setup.pack)
+        kwargs["latent_dim"] = latent_dim or setup.latent_dim or kwargs.get("latent_dim")
+        if setup.networks is not None:
+            kwargs.update(setup.networks(kwargs["latent_dim"], kwargs["pack"]))
+            return cls(seed=seed, **kwargs)
     if recipe.bernoulli_images:
         kwargs["likelihood"] = "bernoulli" if binarize(name, data_shape) else "gaussian"
     return cls(data_shape=data_shape, seed=seed, **kwargs)
@@ -441,9 +523,10 @@ def binarize(name, data_shape):
     return RECIPES[name].bernoulli_images and data_kind(data_shape) == IMAGES
 
 
-def default_epochs(name):
-    """Epochs of the recipe `name` when `--epochs` is not given."""
-    return RECIPES[name].epochs
+def default_epochs(name, dataset=None):
+    """Epochs of the recipe `name` (on `dataset`) when `--epochs` is not given."""
+    setup = benchmark_setup(name, dataset)
+    return setup.epochs if setup else RECIPES[name].epochs
 
 
 def by_value(field):

@@ -101,3 +101,39 @@ def test_by_value_names_the_models_of_each_value():
     text = recipes.by_value("epochs")
     assert text.startswith("30; ") and "86 for diffusion" in text
     assert "for" not in recipes.by_value("default_dataset").split(";")[0]
+
+
+@pytest.mark.parametrize("dataset", ["grid25", "ring8"])
+def test_gan_on_a_toy_benchmark_takes_the_measured_setup(dataset):
+    setup = recipes.benchmark_setup("gan", dataset)
+    model = recipes.build_model(models.GAN, "gan", (2,), dataset=dataset)
+    recipes.compile_model(model, "gan", dataset=dataset)
+    assert (model.pack, model.latent_dim) == (setup.pack, setup.latent_dim) == (2, 2)
+    assert model.generator.name == "pacgan_generator"
+    assert model.discriminator.input_shape == (None, 4)  # one pack of two 2-d samples
+    assert float(model.generator_optimizer.learning_rate) == pytest.approx(1e-4)
+    assert float(model.discriminator_optimizer.beta_1) == pytest.approx(0.8)
+    assert setup.batch_size % setup.pack == 0
+    assert recipes.default_epochs("gan", dataset) * setup.steps_per_epoch == 10_000
+
+
+def test_given_pack_and_latent_size_override_the_benchmark_setup():
+    model = recipes.build_model(models.GAN, "gan", (2,), latent_dim=5, pack=4, dataset="grid25")
+    assert (model.pack, model.latent_dim) == (4, 5)
+    assert model.discriminator.input_shape == (None, 8)
+
+
+def test_stacked_mnist_setup_packs_the_default_dcgan():
+    for name in ("gan", "dcgan"):
+        model = recipes.build_model(models.get(name), name, (28, 28, 3), dataset="stacked_mnist")
+        assert model.pack == 2 and model.latent_dim == 100, name
+        assert model.discriminator.input_shape == (None, 28, 28, 6), name
+    assert recipes.default_epochs("dcgan", "stacked_mnist") == 5
+
+
+def test_other_datasets_and_models_keep_their_recipe():
+    assert recipes.benchmark_setup("gan", "mnist5k") is None
+    assert recipes.benchmark_setup("wgan_gp", "grid25") is None  # not measured: not changed
+    model = recipes.build_model(models.GAN, "gan", (2,), dataset="moons")
+    assert (model.pack, model.latent_dim) == (1, 100)
+    assert recipes.default_epochs("gan", "moons") == recipes.RECIPES["gan"].epochs

@@ -67,6 +67,7 @@ def train(args):
     recipe = recipes.RECIPES[args.model]
     logdir = resolve_logdir(args)
     previous = read_previous_record(args, logdir)
+    apply_benchmark_setup(args, recipe)
     check_flags(args, recipe)
     run = resolve_run(args, logdir)
     data = load_data(args, recipe, run)
@@ -74,7 +75,7 @@ def train(args):
     model, initial_epoch = build_or_restore(args, recipe, run, data)
     os.makedirs(run.logdir, exist_ok=True)
     records.link_latest(run.logdir, args.model)
-    epochs = args.epochs or recipes.default_epochs(args.model)
+    epochs = args.epochs or recipes.default_epochs(args.model, dataset_name(args, recipe))
     print(
         f"Training {args.model} on {data.name} ({data.description}) for {epochs} epochs; "
         f"logs in {run.logdir}"
@@ -197,9 +198,30 @@ def read_previous_record(args, logdir):
                 )
             if given is None:
                 setattr(args, flag, value)
-    if args.batch_size is None:
-        args.batch_size = DEFAULT_BATCH_SIZE
     return previous
+
+
+def apply_benchmark_setup(args, recipe):
+    """Fills the flags not given from the recipe's `BenchmarkSetup` on the dataset, if any.
+
+    On a mode-coverage benchmark dataset (grid25, ring8, stacked MNIST) the
+    recipe trains as `benchmarks/mode_coverage.py` measured best
+    (docs/sample_quality.md); elsewhere only the batch size gets its default.
+    """
+    setup = recipes.benchmark_setup(args.model, dataset_name(args, recipe))
+    if setup is None:
+        if args.batch_size is None:
+            args.batch_size = DEFAULT_BATCH_SIZE
+        return
+    for flag in ("pack", "batch_size", "steps_per_epoch", "latent_dim"):
+        if getattr(args, flag, None) is None and getattr(setup, flag) is not None:
+            setattr(args, flag, getattr(setup, flag))
+    print(
+        f"{args.model} on {dataset_name(args, recipe)}: the benchmark setup of "
+        f"docs/sample_quality.md ({setup.source}): --pack {args.pack} --batch-size "
+        f"{args.batch_size} --steps-per-epoch {args.steps_per_epoch}, Adam {setup.optimizer}"
+        + (", PacGAN's toy networks" if setup.networks else "")
+    )
 
 
 def check_same_data(previous, data, run):
@@ -562,8 +584,11 @@ def build_or_restore(args, recipe, run, data):
             pack=args.pack,
             coupling=args.coupling,
             tokenizer=data.tokenizer,
+            dataset=data.name,
         )
-        recipes.compile_model(model, args.model, jit_compile=False if args.no_jit else "auto")
+        recipes.compile_model(
+            model, args.model, jit_compile=False if args.no_jit else "auto", dataset=data.name
+        )
     return model, 0
 
 

@@ -2,7 +2,7 @@
 
 from keras_gen.networks.dcgan import dcgan_discriminator, dcgan_generator
 from keras_gen.networks.encoders import TokenPositionEmbedding, image_encoder, text_encoder
-from keras_gen.networks.maxout import Maxout, maxout_discriminator
+from keras_gen.networks.maxout import Maxout, maxout_discriminator, pacgan_toy_networks
 from keras_gen.networks.mlp import mlp_discriminator, mlp_generator
 from keras_gen.networks.recurrent import hierarchical_decoder, recurrent_encoder
 from keras_gen.networks.unet import unet

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_gen.networks import common
+from keras_gen.networks import common, mlp
 
 
 @keras.saving.register_keras_serializable(package="keras_gen")
@@ -94,3 +94,51 @@ def maxout_discriminator(
     for i, units in enumerate(hidden_units):
         x = Maxout(units, pieces=pieces, name=f"maxout_{i}")(x)
     return common.discriminator_head([data], x, None, None, "projection", False, name)
+
+
+def pacgan_toy_networks(latent_dim=2, data_dim=2, pack=1, momentum=None):
+    """PacGAN's generator and discriminator for 2-D mixtures, as a `GAN`'s two networks.
+
+    The toy pair of Lin et al. 2018 (arXiv:1712.04086, appendix): a
+    generator of four 400-unit ReLU layers with batch norm and a linear
+    output, and `maxout_discriminator`'s three 200-unit maxout layers of 5
+    pieces on `data_dim * pack` inputs (one pack of samples, features side by
+    side, as `GAN(pack=...)` forms them). The `keras-gen train gan --dataset
+    grid25|ring8` recipe and `benchmarks/mode_coverage.py` train these
+    (docs/sample_quality.md).
+
+    Args:
+        latent_dim: size of the generator's latent vector.
+        data_dim: size of one sample.
+        pack: samples per discriminator input.
+        momentum: the generator's batch-norm momentum (None: Keras' 0.99;
+            PacGAN's code uses 0.95).
+
+    Returns:
+        `{"generator": ..., "discriminator": ...}`, to pass as `GAN(**networks,
+        pack=pack)`.
+
+    Example:
+    >>> pair = pacgan_toy_networks(pack=2)
+    >>> pair["discriminator"].input_shape
+    (None, 4)
+    """
+    common.check_positive_int(data_dim, "data_dim")
+    common.check_positive_int(pack, "pack")
+    if momentum is not None and not 0.0 <= momentum < 1.0:
+        raise ValueError(f"`momentum` must be in [0, 1) or None. Received: momentum={momentum!r}")
+    generator = mlp.mlp_generator(
+        latent_dim,
+        (data_dim,),
+        hidden_units=(400, 400, 400, 400),
+        activation="relu",
+        normalization="batch",
+        output_activation=None,
+        name="pacgan_generator",
+    )
+    if momentum is not None:
+        for layer in generator.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = momentum
+    discriminator = maxout_discriminator((data_dim * pack,))
+    return {"generator": generator, "discriminator": discriminator}

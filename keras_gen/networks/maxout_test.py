@@ -42,3 +42,43 @@ def test_maxout_discriminator_defaults_are_pacgans_toy_network():
 def test_bad_maxout_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         networks.Maxout(**{"units": 2, **kwargs})
+
+
+def test_pacgan_toy_networks_are_the_papers_pair():
+    pair = networks.pacgan_toy_networks(latent_dim=3, pack=2, momentum=0.95)
+    generator, discriminator = pair["generator"], pair["discriminator"]
+    dense = [layer for layer in generator.layers if isinstance(layer, keras.layers.Dense)]
+    assert [layer.units for layer in dense] == [400, 400, 400, 400, 2]
+    norms = [
+        layer for layer in generator.layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    assert [layer.momentum for layer in norms] == [0.95] * 4
+    assert generator.input_shape == (None, 3) and generator.output_shape == (None, 2)
+    # Linear output: the generator reaches any point, not only [-1, 1].
+    assert generator.layers[-1].activation.__name__ == "linear"
+    assert discriminator.input_shape == (None, 4)
+    maxouts = [layer for layer in discriminator.layers if isinstance(layer, networks.Maxout)]
+    assert [(m.units, m.pieces) for m in maxouts] == [(200, 5)] * 3
+
+
+def test_pacgan_toy_networks_train_a_packed_gan():
+    from keras_gen import models
+
+    pair = networks.pacgan_toy_networks(pack=2)
+    model = models.GAN(**pair, latent_dim=2, pack=2, seed=0)
+    model.compile(
+        generator_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.8),
+        discriminator_optimizer=keras.optimizers.Adam(1e-4, beta_1=0.8),
+    )
+    x = np.random.RandomState(0).uniform(-1, 1, (16, 2)).astype("float32")
+    history = model.fit(x, batch_size=8, epochs=1, verbose=0)
+    assert np.isfinite(history.history["d_loss"][-1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"pack": 0}, "pack=0"), ({"data_dim": 0}, "data_dim=0"), ({"momentum": 1.0}, "momentum=1.0")],
+)
+def test_bad_pacgan_toy_arguments_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        networks.pacgan_toy_networks(**kwargs)
