@@ -6,14 +6,16 @@ optimizers through `fit()` three ways: the keras-io style hand-written
 `train_step` without XLA, the same with `jit_compile=True`, and
 `keras_gen.models.DCGAN` compiled with its defaults (`jit_compile="auto"`).
 `--mode families` times every family's command-line recipe (DCGAN, VAE,
-VQ-VAE, diffusion, GPT, Transformer-XL, Glow on mnist5k, RealNVP on moons) with and without XLA, in float32 and
-`mixed_bfloat16`. The sides of each comparison are timed in alternating
+VQ-VAE, diffusion, GPT, Transformer-XL, Glow on mnist5k, RealNVP on moons, the
+vector GANs on grid25 and moons, ...: `FAMILIES`) with and without XLA, in
+float32 and `mixed_bfloat16`. The sides of each comparison are timed in alternating
 rounds in one process, so that machine noise hits them alike; medians and
 their ratios are printed.
 
 Usage:
     python benchmarks/train_step.py --rounds 6 --steps 40 --batch-size 64
     python benchmarks/train_step.py --mode families --rounds 3
+    python benchmarks/train_step.py --mode families --families gan_grid25,gan_moons --rounds 3
 """
 
 import argparse
@@ -155,6 +157,11 @@ def compare_dcgan(args):
 # Family -> (command-line recipe, dataset, batch size, steps per round).
 FAMILIES = {
     "dcgan": ("dcgan", "mnist5k", 64, 40),
+    # Vector GANs: the grid25 benchmark setup (PacGAN2's toy networks, 100 packs of two) and
+    # the default 256-256 MLP pairs of GAN and WGAN-GP on the 2-d moons.
+    "gan_grid25": ("gan", "grid25", 200, 100),
+    "gan_moons": ("gan", "moons", 64, 100),
+    "wgan_gp_moons": ("wgan_gp", "moons", 64, 100),
     "vae": ("vae", "mnist5k", 64, 40),
     "vq_vae": ("vq_vae", "mnist5k", 64, 20),
     "diffusion": ("diffusion", "mnist5k", 64, 10),
@@ -198,10 +205,12 @@ def build_family(name, precision, jit_compile):
             binarize=recipes.binarize(recipe_name, (28, 28, 1)),
         )
         shape = info.shape
-    model = recipes.build_model(models.get(recipe_name), recipe_name, shape, seed=0)
+    model = recipes.build_model(
+        models.get(recipe_name), recipe_name, shape, seed=0, dataset=dataset_name
+    )
     # Through the public compile, then the setter: compile refuses bfloat16 without XLA
     # on a CPU, the very configuration measured here.
-    recipes.compile_model(model, recipe_name, jit_compile=True)
+    recipes.compile_model(model, recipe_name, jit_compile=True, dataset=dataset_name)
     model.jit_compile = jit_compile
     if not jit_compile and precision == "mixed_bfloat16":
         steps = max(2, steps // 4)  # about 8x slower
