@@ -349,7 +349,7 @@ RECIPES = {
 
 @dataclasses.dataclass(frozen=True)
 class BenchmarkSetup:
-    """A recipe's settings on one mode-coverage benchmark dataset: the best measured there.
+    """A recipe's settings on one mode-coverage benchmark dataset: those of a measured row.
 
     `benchmarks/mode_coverage.py` measured these (docs/sample_quality.md);
     `keras-gen train NAME --dataset DATASET` takes each of them unless its

@@ -205,7 +205,7 @@ def apply_benchmark_setup(args, recipe):
     """Fills the flags not given from the recipe's `BenchmarkSetup` on the dataset, if any.
 
     On a mode-coverage benchmark dataset (grid25, ring8, stacked MNIST) the
-    recipe trains as `benchmarks/mode_coverage.py` measured best
+    recipe trains as a row of `benchmarks/mode_coverage.py` measured it
     (docs/sample_quality.md); elsewhere only the batch size gets its default.
     """
     setup = recipes.benchmark_setup(args.model, dataset_name(args, recipe))
