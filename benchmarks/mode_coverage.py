@@ -12,9 +12,9 @@ over the trials in the layout of PacGAN's tables (Lin et al. 2018,
 arXiv:1712.04086): modes / high-quality samples / reverse KL, and modes / KL.
 
 The defaults follow the published setups. On the mixtures (PacGAN, Table 1):
-`--networks pacgan`, a generator of four 400-unit ReLU layers with batch norm
-and a linear output on a 2-d Gaussian latent, and a discriminator of three
-200-unit maxout layers of 5 pieces (`networks.maxout_discriminator`) on
+`--networks pacgan` (`networks.pacgan_toy_networks`), a generator of four
+400-unit ReLU layers with batch norm and a linear output on a 2-d Gaussian
+latent, and a discriminator of three 200-unit maxout layers of 5 pieces on
 `2 * pack` inputs; Adam(1e-4, beta_1=0.8); 100 packs per update (100 * pack
 samples); a fresh draw of 100,000 training points per trial. The published
 budget is 400,000 updates (400 epochs of 100,000 points); `--steps` defaults to
